@@ -1,0 +1,41 @@
+# Set-up is part of every target: a fresh clone needs only `make demo` or `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+setup: $(STAMP)
+
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+CDK_CLI_VERSION := 2.1148.1
+
+$(STAMP): requirements.txt local/requirements-vision.txt local/requirements-models.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) -r requirements.txt -r local/requirements-vision.txt
+	$(PIP) --no-deps -r local/requirements-models.txt
+	$(PIP) --no-deps -e .
+	npm install --prefix $(VENV)/cdk --no-audit --no-fund --silent aws-cdk@$(CDK_CLI_VERSION)
+	touch $@
+
+demo: setup
+	$(BIN)/displaysense analyze-results --labels tests/fixtures/rekognition/label_pages --faces tests/fixtures/rekognition/face_pages --recorded-at 2026-11-24T14:00:00Z
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: setup
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
