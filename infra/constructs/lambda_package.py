@@ -1,0 +1,177 @@
+"""One factory for every DisplaySense Lambda: same code asset, runtime, layer, logging and tracing.
+
+The asset is the `lambdas/` folder as it is in the repository (the package `displaysense`); nothing is
+built or installed, so packaging needs no Docker. boto3 comes with the Lambda runtime, Powertools and
+pydantic with the official Powertools layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, cast
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+from displaysense.resources import FunctionDefinition
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+LAMBDA_SOURCE: Final = REPO_ROOT / "lambdas"
+# Build and test debris that must not be uploaded (and must not change the asset hash).
+ASSET_EXCLUDES: Final = (
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.mypy_cache",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "**/*.egg-info",
+    "**/.DS_Store",
+)
+
+RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE: Final = lambda_.Architecture.ARM_64
+# Publisher of the official Powertools for AWS Lambda (Python) layers in the commercial regions.
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+POWERTOOLS_LAYER_NAME: Final = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+# One service name for all functions: Powertools puts it on every log line and as the `service`
+# dimension of every metric, and the alarms match on it.
+SERVICE_NAME: Final = "displaysense"
+
+# cdk-nag AwsSolutions-IAM5 findings ("appliesTo") that functions justify, and why.
+AppliesTo = str | dict[str, str]
+Wildcard = tuple[AppliesTo, str]
+ANY_RESOURCE: Final = "Resource::*"
+TABLE_INDEXES: Final = {"regex": "/^Resource::<.*Table[0-9A-F]+\\.Arn>\\/index\\/\\*$/"}
+TABLE_INDEXES_REASON: Final = (
+    "DynamoDB grants include <table ARN>/index/*: the table's own three GSIs (by_store_time, "
+    "by_store_status, by_time), which the Query access patterns need; no other table."
+)
+XRAY_REASON: Final = (
+    "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+    "permissions, so AWS requires Resource '*'."
+)
+
+
+def bucket_prefix(prefix: str) -> dict[str, str]:
+    """The IAM5 finding for objects under one prefix of the data bucket (`<bucket ARN>/prefix*`)."""
+    escaped = prefix.replace("/", "\\/")
+    return {"regex": f"/^Resource::<.*DataBucket[0-9A-F]+\\.Arn>\\/{escaped}\\*$/"}
+
+
+class LambdaPackage(Construct):
+    """The shared code asset and layer, and a `function()` factory with one role per function."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: dict[str, str],
+        powertools_layer_version: int,
+        metrics_namespace: str,
+        log_level: str,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._environment = dict(environment)
+        self._metrics_namespace = metrics_namespace
+        self._log_level = log_level
+        self._log_retention_days = log_retention_days
+        self._removal_policy = removal_policy
+        self.code = lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=list(ASSET_EXCLUDES))
+        stack = Stack.of(self)
+        # The region is a token: the stack stays environment-agnostic and synthesizes offline.
+        self.powertools_layer_arn = (
+            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            f"{POWERTOOLS_LAYER_NAME}:{powertools_layer_version}"
+        )
+        self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", self.powertools_layer_arn
+        )
+
+    def function(
+        self,
+        scope: Construct,
+        construct_id: str,
+        definition: FunctionDefinition,
+        *,
+        description: str,
+        extra_environment: dict[str, str] | None = None,
+        wildcards: Sequence[Wildcard] = (),
+    ) -> lambda_.Function:
+        """A function with its own role (logs and X-Ray only, callers grant the rest) and log group.
+
+        `wildcards` justifies, finding by finding, the wildcard resources the caller's grants add.
+        """
+        log_group = logs.LogGroup(scope, f"{construct_id}Logs", removal_policy=self._removal_policy)
+        # RetentionDays is an enum of names; the validated number goes straight into the template.
+        cast(logs.CfnLogGroup, log_group.node.default_child).retention_in_days = self._log_retention_days
+
+        # An explicit role instead of the default one: the default attaches the managed policy
+        # AWSLambdaBasicExecutionRole, which may write to every log group of the account.
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"DisplaySense {definition.name} Lambda",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            )
+        )
+        environment = {
+            **self._environment,
+            **(extra_environment or {}),
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": self._metrics_namespace,
+            "LOG_LEVEL": self._log_level,
+        }
+        function = lambda_.Function(
+            scope,
+            construct_id,
+            description=description,
+            code=self.code,
+            handler=definition.handler,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            memory_size=definition.memory_mb,
+            timeout=Duration.seconds(definition.timeout_s),
+            layers=[self.powertools_layer],
+            environment=environment,
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+        reasons: dict[str, tuple[AppliesTo, list[str]]] = {ANY_RESOURCE: (ANY_RESOURCE, [XRAY_REASON])}
+        for applies_to, reason in wildcards:
+            reasons.setdefault(str(applies_to), (applies_to, []))[1].append(reason)
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                NagPackSuppression(id="AwsSolutions-IAM5", reason=" ".join(texts), applies_to=[applies_to])
+                for applies_to, texts in reasons.values()
+            ],
+            apply_to_children=True,
+        )
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason=(
+                        "Pinned to python3.13 on purpose: the Powertools layer is built per Python "
+                        "version (AWSLambdaPowertoolsPythonV3-python313-arm64) and the code is tested on "
+                        "3.13; Lambda supports python3.13 until mid-2029. Moving to a newer runtime is a "
+                        "deliberate change of RUNTIME and POWERTOOLS_LAYER_NAME together."
+                    ),
+                )
+            ],
+        )
+        return function

@@ -1,0 +1,162 @@
+"""Watchdog for stuck videos, and alarms on dead letters, Lambda errors/throttles and stuck videos.
+
+The watchdog Lambda runs on a schedule and publishes, through Powertools Metrics (embedded metric
+format, so no cloudwatch:PutMetricData permission is involved), the number of videos that have been
+ANALYZING longer than `stuck_analyzing_minutes`:
+
+    namespace   = <metrics_namespace> (context, default "DisplaySense"; env POWERTOOLS_METRICS_NAMESPACE)
+    metric name = StuckAnalyzingVideos (unit Count; published on every run, 0 included)
+    dimensions  = service=displaysense (Powertools' default dimension, env POWERTOOLS_SERVICE_NAME)
+
+It reads the threshold from DS_STUCK_ANALYZING_MINUTES.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+from displaysense.resources import FunctionDefinition
+
+from infra.constructs.lambda_package import SERVICE_NAME, TABLE_INDEXES, TABLE_INDEXES_REASON, LambdaPackage
+from infra.constructs.queues import WorkQueue
+from infra.constructs.storage_construct import StorageConstruct
+from infra.settings import DeploymentSettings
+
+# Not (yet) in resources.py because local mode has no scheduler; see the module docstring.
+WATCHDOG_FUNCTION = FunctionDefinition(
+    name="watchdog", handler="displaysense.handlers.watchdog.handler", timeout_s=60, memory_mb=256
+)
+STUCK_METRIC_NAME = "StuckAnalyzingVideos"
+STUCK_THRESHOLD_ENV = "DS_STUCK_ANALYZING_MINUTES"
+ALARM_PERIOD = Duration.minutes(5)
+
+
+class MonitoringConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        storage: StorageConstruct,
+        package: LambdaPackage,
+        topic_key: kms.IKey,
+        queues: dict[str, WorkQueue],
+        functions: dict[str, lambda_.IFunction],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.watchdog = package.function(
+            self,
+            "Watchdog",
+            WATCHDOG_FUNCTION,
+            description="DisplaySense watchdog: counts videos stuck in ANALYZING",
+            extra_environment={STUCK_THRESHOLD_ENV: str(settings.stuck_analyzing_minutes)},
+            wildcards=[(TABLE_INDEXES, TABLE_INDEXES_REASON)],
+        )
+        # Queries the store registry and the by_store_status index; never writes.
+        storage.grant_table_read(self.watchdog)
+        self.schedule = events.Rule(
+            self,
+            "WatchdogSchedule",
+            description="Runs the DisplaySense watchdog",
+            schedule=events.Schedule.rate(Duration.minutes(settings.watchdog_interval_minutes)),
+            targets=[targets.LambdaFunction(self.watchdog, retry_attempts=2)],
+        )
+
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name="DisplaySense alarms",
+            master_key=topic_key,
+            enforce_ssl=True,
+        )
+        # The topic has its own policy (TLS only), which replaces SNS's default one: allow this account's
+        # alarms to publish explicitly.
+        alarms_of_this_account = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={"ArnLike": {"aws:SourceArn": alarms_of_this_account}},
+            )
+        )
+        if settings.alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+        action = cloudwatch_actions.SnsAction(self.alarm_topic)
+
+        self.alarms: list[cloudwatch.Alarm] = []
+        for name, work_queue in queues.items():
+            self._alarm(
+                f"{name}DeadLetters",
+                work_queue.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=ALARM_PERIOD, statistic="Maximum"
+                ),
+                f"Messages in the {name} dead-letter queue: they failed "
+                f"{work_queue.definition.max_receive_count} times; inspect and redrive.",
+                action,
+            )
+        for name, function in {**functions, "Watchdog": self.watchdog}.items():
+            self._alarm(
+                f"{name}Errors",
+                function.metric_errors(period=ALARM_PERIOD, statistic="Sum"),
+                f"The {name} Lambda failed (unhandled error or timeout).",
+                action,
+            )
+            self._alarm(
+                f"{name}Throttles",
+                function.metric_throttles(period=ALARM_PERIOD, statistic="Sum"),
+                f"The {name} Lambda was throttled (account concurrency exhausted).",
+                action,
+            )
+        self.stuck_metric = cloudwatch.Metric(
+            namespace=settings.metrics_namespace,
+            metric_name=STUCK_METRIC_NAME,
+            dimensions_map={"service": SERVICE_NAME},
+            statistic="Maximum",
+            period=Duration.minutes(settings.watchdog_interval_minutes),
+        )
+        self.stuck_alarm = self._alarm(
+            "StuckAnalyzing",
+            self.stuck_metric,
+            f"Videos ANALYZING for more than {settings.stuck_analyzing_minutes} minutes: a completion "
+            "was lost or the results Lambda keeps failing. Rekognition keeps results 7 days.",
+            action,
+            # Between watchdog runs there is no data point: keep the last state rather than flapping
+            # to OK and notifying again on the next run.
+            missing=cloudwatch.TreatMissingData.IGNORE,
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        action: cloudwatch.IAlarmAction,
+        *,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data=missing,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(action)
+        self.alarms.append(alarm)
+        return alarm
