@@ -59,6 +59,12 @@ def test_cdk_json_lists_every_setting_with_its_default() -> None:
     assert {f.name for f in fields(EngineSettings)} <= set(ours)
 
 
+def test_the_deployment_guide_documents_every_setting() -> None:
+    guide = (CDK_JSON.parent / "docs" / "deploy.md").read_text()
+    undocumented = [key for key in context_defaults() if f"| `{key}` |" not in guide]
+    assert undocumented == []
+
+
 def test_cdk_json_runs_the_app_with_the_project_venv_when_there_is_one() -> None:
     app_command = json.loads(CDK_JSON.read_text())["app"]
     assert ".venv/bin/python app.py" in app_command
