@@ -101,7 +101,7 @@ class ResultsConstruct(Construct):
                     ANY_RESOURCE,
                     "rekognition:GetLabelDetection and GetFaceDetection list no resource types in the "
                     "Service Authorization Reference for Amazon Rekognition, so they can only be granted "
-                    "on '*'; a job id is an unguessable token returned to this account's Start* calls.",
+                    "on '*'; they only return jobs started in this account and region.",
                 ),
                 (
                     bucket_prefix(RESULTS_PREFIX),
