@@ -19,7 +19,7 @@ import numpy as np
 from .vision.emotions import EmotionModel
 from .vision.faces import FaceCandidate, FaceDetector, FaceMeshModel, HeadPose, head_pose, landmarks
 from .vision.geometry import Box, Image
-from .vision.persons import PersonDetector, PersonSettings, add_people_from_faces
+from .vision.persons import MotionGate, PersonDetector, PersonSettings
 from .vision.quality import quality
 
 
@@ -131,18 +131,22 @@ class FrameAnalyzer:
         self._mesh = FaceMeshModel()
         self._emotions = EmotionModel()
         self._persons = PersonDetector(settings.persons)
+        self._motion = MotionGate(settings.persons)
+
+    def start_video(self) -> None:
+        """Forget what the previous video taught the background model."""
+        self._motion.reset()
 
     def analyse(self, bgr: Image, timestamp_ms: int) -> FrameObservation:
         height, width = bgr.shape[:2]
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         faces = [self._face(rgb, gray, candidate, width, height) for candidate in self._faces.detect(rgb)]
-        persons = add_people_from_faces(
-            self._persons.detect(bgr),
-            [(box, obs.confidence) for box, obs in faces],
-            width,
-            height,
+        self._motion.update(bgr)
+        people, held = self._persons.fuse(
+            self._persons.detect(bgr), [(box, obs.confidence) for box, obs in faces], width, height
         )
+        persons = self._motion.admit(people, held, timestamp_ms / 1000.0)
         return FrameObservation(
             timestamp_ms=timestamp_ms,
             persons=[PersonObservation(RatioBox.of(p.box, width, height), p.confidence) for p in persons],
@@ -221,6 +225,7 @@ def analyse_video(
 ) -> VideoAnalysis:
     """Decode every frame (H.264 needs it) but convert and analyse only the sampled ones."""
     analyzer = analyzer or FrameAnalyzer(settings)
+    analyzer.start_video()
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise AnalysisError("Unable to decode the video.")

@@ -33,10 +33,18 @@ class PersonSettings:
     max_overlap: float = 0.3
     # A box that is mostly padding is a detection on the replicated edge, not a person.
     min_visible_share: float = 0.3
-    # HOG fires on the upper and the lower body of a cut-off person separately: boxes of similar
-    # width sharing this much of the narrower one's columns are one person (people in one column
-    # hide each other, so the detector cannot see two there).
+    # HOG fires on the upper and the lower body of a cut-off person separately: boxes sharing this
+    # much of the narrower one's columns are one person (people in one column hide each other, so
+    # the detector cannot see two there), unless each holds a face.
     min_column_overlap: float = 0.7
+    # Background subtraction (a fixed camera): a person box without a face is only reported when
+    # this share of it differs from the background, or when it continues a reported box of the last
+    # `motion_memory_s` seconds (someone who walked in and now stands still). Door edges, reflections
+    # and posters never move, so HOG's mistakes on them are dropped. 0 turns the gate off.
+    min_foreground_share: float = 0.05
+    motion_memory_s: float = 1.0
+    # Frames of background history; at 5 samples a second, 150 is 30 s.
+    background_history: int = 150
     # Slope of the logistic map from SVM margin to confidence (Platt scaling).
     confidence_slope: float = 2.0
 
@@ -80,28 +88,62 @@ class PersonDetector:
             boxes.append(visible)
             scores.append(float(margin))
         kept = suppress_overlaps(boxes, scores, s.max_overlap)
-        merged = merge_columns([(boxes[i], scores[i]) for i in kept], s.min_column_overlap)
-        return [PersonCandidate(box, self.confidence(score), "hog") for box, score in merged]
+        return [PersonCandidate(boxes[i], self.confidence(scores[i]), "hog") for i in kept]
+
+    def fuse(
+        self,
+        persons: list[PersonCandidate],
+        faces: list[tuple[Box, float]],
+        frame_width: int,
+        frame_height: int,
+    ) -> tuple[list[PersonCandidate], list[int]]:
+        """Complete the HOG persons with the faces, then join the parts of one body.
+
+        Returns the persons and how many faces each holds.
+        """
+        people, held = add_people_from_faces(persons, faces, frame_width, frame_height)
+        return merge_columns(people, held, self.settings.min_column_overlap)
 
     def confidence(self, margin: float) -> float:
         return 100.0 / (1.0 + math.exp(-self.settings.confidence_slope * margin))
 
 
-def merge_columns(boxes: list[tuple[Box, float]], min_overlap: float) -> list[tuple[Box, float]]:
-    """Union boxes stacked in the same column; the union keeps the best score."""
-    merged: list[tuple[Box, float]] = []
-    for box, score in sorted(boxes, key=lambda b: b[1], reverse=True):
-        for i, (other, other_score) in enumerate(merged):
-            shared = min(box.right, other.right) - max(box.left, other.left)
-            narrow, wide = sorted((box.width, other.width))
-            if narrow > 0 and shared / narrow >= min_overlap and wide / narrow <= 1.6:
-                left, top = min(box.left, other.left), min(box.top, other.top)
-                right, bottom = max(box.right, other.right), max(box.bottom, other.bottom)
-                merged[i] = (Box(left, top, right - left, bottom - top), max(score, other_score))
+def _same_column(a: Box, b: Box, min_overlap: float) -> bool:
+    shared = min(a.right, b.right) - max(a.left, b.left)
+    narrow = min(a.width, b.width)
+    return narrow > 0 and shared / narrow >= min_overlap
+
+
+def merge_columns(
+    people: list[PersonCandidate], faces: list[int], min_overlap: float
+) -> tuple[list[PersonCandidate], list[int]]:
+    """Union boxes stacked in one column (head, torso and legs found apart) into one person.
+
+    `faces[i]` is the number of faces person i holds; boxes that hold a face each are two people
+    standing close, never merged.
+    """
+    merged = list(zip(people, faces, strict=True))
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(merged)):
+            for j in range(i + 1, len(merged)):
+                (a, fa), (b, fb) = merged[i], merged[j]
+                if fa + fb > 1 or not _same_column(a.box, b.box, min_overlap):
+                    continue
+                left, top = min(a.box.left, b.box.left), min(a.box.top, b.box.top)
+                right, bottom = max(a.box.right, b.box.right), max(a.box.bottom, b.box.bottom)
+                best = a if a.confidence >= b.confidence else b
+                merged[i] = (
+                    PersonCandidate(Box(left, top, right - left, bottom - top), best.confidence, best.source),
+                    fa + fb,
+                )
+                del merged[j]
+                changed = True
                 break
-        else:
-            merged.append((box, score))
-    return merged
+            if changed:
+                break
+    return [person for person, _ in merged], [count for _, count in merged]
 
 
 def body_from_face(face: Box, frame_width: int, frame_height: int) -> Box:
@@ -117,8 +159,10 @@ def add_people_from_faces(
     faces: list[tuple[Box, float]],
     frame_width: int,
     frame_height: int,
-) -> list[PersonCandidate]:
+) -> tuple[list[PersonCandidate], list[int]]:
     """Each face claims one person box it can be the head of; unclaimed faces add a person.
+
+    Returns the persons and how many faces each holds (0 or 1).
 
     A face is the head of a box when its centre lies within the box's columns, between one face
     height above the box (HOG boxes of cut-off people often start at the shoulders) and the
@@ -141,4 +185,71 @@ def add_people_from_faces(
             claimed.add(best)
         else:
             added.append(PersonCandidate(body_from_face(face, frame_width, frame_height), confidence, "face"))
-    return [*persons, *added]
+    held = [1 if i in claimed else 0 for i in range(len(persons))] + [1] * len(added)
+    return [*persons, *added], held
+
+
+class MotionGate:
+    """Keeps person boxes that moved into view; a fixed storefront camera sees the rest as background."""
+
+    _WIDTH = 160  # the background model works on a small, blurred copy: noise and speed
+
+    def __init__(self, settings: PersonSettings) -> None:
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        """A new video: forget the background and the boxes."""
+        self._model = cv2.createBackgroundSubtractorMOG2(
+            history=self.settings.background_history, varThreshold=25, detectShadows=False
+        )
+        self._mask: Image | None = None
+        self._scale = 1.0
+        self._recent: list[tuple[float, Box]] = []
+
+    def update(self, bgr: Image) -> None:
+        height, width = bgr.shape[:2]
+        self._scale = self._WIDTH / width
+        small = cv2.resize(
+            bgr, (self._WIDTH, max(1, round(height * self._scale))), interpolation=cv2.INTER_AREA
+        )
+        gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        mask = self._model.apply(gray)
+        if self._mask is None:
+            # The first frame is all "foreground" to an empty model: it is no evidence of motion.
+            mask = np.zeros_like(mask)
+        self._mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+
+    def foreground_share(self, box: Box) -> float:
+        if self._mask is None:
+            return 0.0
+        x0, y0 = int(box.left * self._scale), int(box.top * self._scale)
+        x1, y1 = math.ceil(box.right * self._scale), math.ceil(box.bottom * self._scale)
+        region = self._mask[y0:y1, x0:x1]
+        return float((region > 0).mean()) if region.size else 0.0
+
+    def admit(
+        self, people: list[PersonCandidate], faces: list[int], timestamp_s: float
+    ) -> list[PersonCandidate]:
+        s = self.settings
+        if s.min_foreground_share <= 0:
+            return people
+        self._recent = [(t, b) for t, b in self._recent if timestamp_s - t <= s.motion_memory_s]
+        admitted = [
+            person
+            for person, held in zip(people, faces, strict=True)
+            if held
+            or self.foreground_share(person.box) >= s.min_foreground_share
+            or any(_continues(person.box, earlier) for _, earlier in self._recent)
+        ]
+        self._recent.extend((timestamp_s, p.box) for p in admitted)
+        return admitted
+
+
+def _continues(box: Box, earlier: Box) -> bool:
+    """The same person a moment later: overlapping, or in the same column at about the same height."""
+    if box.iou(earlier) >= 0.3:
+        return True
+    dx = abs(box.center[0] - earlier.center[0])
+    dy = abs(box.center[1] - earlier.center[1])
+    return dx <= 0.5 * max(box.width, earlier.width) and dy <= 0.25 * max(box.height, earlier.height)
