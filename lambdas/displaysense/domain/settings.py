@@ -19,6 +19,9 @@ class SettingsError(ValueError):
 class EngineSettings:
     # A person may vanish from the detections this long and still be the same pass.
     track_gap_s: float = 1.0
+    # A person hidden behind someone else (their predicted box covered by another's box) may be
+    # missing this long and still be the same pass.
+    occlusion_gap_s: float = 3.0
     # Shorter passes are detector noise and are not counted.
     min_pass_s: float = 0.5
     # A pass at least this long is a dweller; the rest are passers-by.
@@ -34,8 +37,9 @@ class EngineSettings:
     face_match_tolerance_s: float = 0.25
     # Two detections of a track must overlap at least this much (IoU) after motion prediction...
     min_iou: float = 0.1
-    # ...or their centres be at most this many box widths apart (fast walkers at low sample rates).
-    max_center_shift: float = 1.0
+    # ...or be no further apart than a person can move in the time between them: a brisk walk
+    # (2 m/s) over a body about 0.5 m wide is 4 body widths a second.
+    max_speed_widths_per_s: float = 4.0
     # Detections may arrive this far out of time order before the engine sorts the input on disk.
     reorder_window_s: float = 10.0
 
@@ -53,7 +57,9 @@ class EngineSettings:
             if getattr(self, name) > 1:
                 raise SettingsError(f"{name} is a share between 0 and 1")
         if self.track_gap_s <= 0:
-            raise SettingsError("track_gap_s must be positive: without a gap every missed frame splits a pass")
+            raise SettingsError(
+                "track_gap_s must be positive: without a gap every missed frame splits a pass"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], prefix: str = "DS_") -> EngineSettings:

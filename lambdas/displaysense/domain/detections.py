@@ -1,0 +1,266 @@
+"""Rekognition Video result pages, read into the few numbers the metrics need.
+
+Pages are the dictionaries boto3 returns for GetLabelDetection (AggregateBy=TIMESTAMPS) and
+GetFaceDetection. Everything the metrics do not use (landmarks, quality, label parents) is dropped
+here, so a detection costs a few floats however verbose the page is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class PageError(ValueError):
+    """A page is not a result page of the kind expected; the message says what is wrong."""
+
+
+class PageKind(Enum):
+    LABELS = "labels"
+    FACES = "faces"
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A bounding box in ratios of the frame size; it may reach past the frame edges."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    @property
+    def center_x(self) -> float:
+        return self.left + self.width / 2
+
+    @property
+    def center_y(self) -> float:
+        return self.top + self.height / 2
+
+    def shifted(self, dx: float, dy: float) -> Box:
+        return Box(self.left + dx, self.top + dy, self.width, self.height)
+
+    def iou(self, other: Box) -> float:
+        w = min(self.right, other.right) - max(self.left, other.left)
+        h = min(self.bottom, other.bottom) - max(self.top, other.top)
+        if w <= 0 or h <= 0:
+            return 0.0
+        inter = w * h
+        return inter / (self.width * self.height + other.width * other.height - inter)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonBox:
+    timestamp_ms: int
+    box: Box
+
+
+@dataclass(frozen=True, slots=True)
+class FaceSample:
+    """One face at one timestamp. Attributes are None where the page did not carry them
+    (FaceAttributes=DEFAULT, or a local stand-in that does not estimate them)."""
+
+    timestamp_ms: int
+    box: Box
+    yaw: float | None = None
+    pitch: float | None = None
+    # (value, confidence %) with value "Female" or "Male"
+    gender: tuple[str, float] | None = None
+    age_range: tuple[int, int] | None = None
+    # emotion type -> confidence %
+    emotions: tuple[tuple[str, float], ...] | None = None
+    eyeglasses: bool | None = None
+    sunglasses: bool | None = None
+    beard: bool | None = None
+    mustache: bool | None = None
+
+    @property
+    def sort_key(self) -> tuple[float, float, float, float]:
+        return (self.box.left, self.box.top, self.box.width, self.box.height)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    duration_ms: int | None = None
+    frame_rate: float | None = None
+    codec: str | None = None
+    format: str | None = None
+    frame_width: int | None = None
+    frame_height: int | None = None
+
+    @classmethod
+    def from_page(cls, page: Mapping[str, Any]) -> VideoInfo | None:
+        meta = page.get("VideoMetadata")
+        if not isinstance(meta, Mapping) or not meta:
+            return None
+        return cls(
+            duration_ms=_opt_int(meta.get("DurationMillis")),
+            frame_rate=_opt_float(meta.get("FrameRate")),
+            codec=_opt_str(meta.get("Codec")),
+            format=_opt_str(meta.get("Format")),
+            frame_width=_opt_int(meta.get("FrameWidth")),
+            frame_height=_opt_int(meta.get("FrameHeight")),
+        )
+
+
+def page_kind(page: Any) -> PageKind:
+    """Which Get* operation a page came from, or PageError saying why it is neither."""
+    if not isinstance(page, Mapping):
+        raise PageError(f"expected a JSON object (a Get* response page), found {type(page).__name__}")
+    has_labels, has_faces = "Labels" in page, "Faces" in page
+    if has_labels and has_faces:
+        raise PageError("page has both 'Labels' and 'Faces': not a single Get* response")
+    if not has_labels and not has_faces:
+        keys = ", ".join(sorted(map(str, page))[:8]) or "none"
+        raise PageError(
+            "not a GetLabelDetection or GetFaceDetection page: no 'Labels' or 'Faces' array "
+            f"(keys found: {keys})"
+        )
+    status = page.get("JobStatus")
+    if status is not None and status != "SUCCEEDED":
+        message = page.get("StatusMessage") or "no status message"
+        raise PageError(
+            f"page of a job with JobStatus {status!r} ({message}): only SUCCEEDED jobs have results"
+        )
+    kind = PageKind.LABELS if has_labels else PageKind.FACES
+    entries = page["Labels" if has_labels else "Faces"]
+    if not isinstance(entries, list):
+        raise PageError(
+            f"'{'Labels' if has_labels else 'Faces'}' must be an array, found {type(entries).__name__}"
+        )
+    return kind
+
+
+def person_boxes(page: Mapping[str, Any]) -> Iterator[PersonBox]:
+    """The Person instances of a GetLabelDetection page (other labels are ignored).
+
+    A Person label with no Instances (the video-level label, or AggregateBy=SEGMENTS) places no
+    one in the frame and yields nothing.
+    """
+    for index, entry in enumerate(page["Labels"]):
+        if not isinstance(entry, Mapping):
+            raise PageError(f"Labels[{index}] is not an object")
+        label = entry.get("Label")
+        if not isinstance(label, Mapping) or label.get("Name") != "Person":
+            continue
+        timestamp = _timestamp(entry, f"Labels[{index}]")
+        for instance in label.get("Instances") or ():
+            box = _box(instance.get("BoundingBox") if isinstance(instance, Mapping) else None)
+            if box is not None:
+                yield PersonBox(timestamp, box)
+
+
+def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
+    for index, entry in enumerate(page["Faces"]):
+        if not isinstance(entry, Mapping):
+            raise PageError(f"Faces[{index}] is not an object")
+        face = entry.get("Face")
+        if not isinstance(face, Mapping):
+            raise PageError(f"Faces[{index}] has no 'Face' object")
+        timestamp = _timestamp(entry, f"Faces[{index}]")
+        box = _box(face.get("BoundingBox"))
+        if box is None:
+            continue
+        pose = face.get("Pose")
+        yaw = pitch = None
+        if isinstance(pose, Mapping):
+            yaw, pitch = _opt_float(pose.get("Yaw")), _opt_float(pose.get("Pitch"))
+        yield FaceSample(
+            timestamp_ms=timestamp,
+            box=box,
+            yaw=yaw,
+            pitch=pitch,
+            gender=_gender(face.get("Gender")),
+            age_range=_age_range(face.get("AgeRange")),
+            emotions=_emotions(face.get("Emotions")),
+            eyeglasses=_flag(face.get("Eyeglasses")),
+            sunglasses=_flag(face.get("Sunglasses")),
+            beard=_flag(face.get("Beard")),
+            mustache=_flag(face.get("Mustache")),
+        )
+
+
+def _timestamp(entry: Mapping[str, Any], where: str) -> int:
+    value = entry.get("Timestamp")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise PageError(f"{where} has no valid 'Timestamp' (milliseconds from the start), found {value!r}")
+    return int(value)
+
+
+def _box(raw: Any) -> Box | None:
+    """A box as reported, or None when it lies wholly outside the frame.
+
+    Rekognition reports people at the frame edge with boxes partly outside [0, 1]. They are kept
+    as reported: clipping would shrink a box entering the frame and slow its apparent motion,
+    which is what the tracker predicts from. Degenerate sizes are refused.
+    """
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        left, top = float(raw["Left"]), float(raw["Top"])
+        width, height = float(raw["Width"]), float(raw["Height"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (0 < width <= 2 and 0 < height <= 2):
+        return None
+    if left >= 1 or top >= 1 or left + width <= 0 or top + height <= 0:
+        return None
+    return Box(left, top, width, height)
+
+
+def _gender(raw: Any) -> tuple[str, float] | None:
+    if not isinstance(raw, Mapping) or raw.get("Value") not in ("Female", "Male"):
+        return None
+    return (str(raw["Value"]), _opt_float(raw.get("Confidence")) or 0.0)
+
+
+def _age_range(raw: Any) -> tuple[int, int] | None:
+    if not isinstance(raw, Mapping):
+        return None
+    low, high = _opt_int(raw.get("Low")), _opt_int(raw.get("High"))
+    if low is None or high is None or high < low:
+        return None
+    return (low, high)
+
+
+def _emotions(raw: Any) -> tuple[tuple[str, float], ...] | None:
+    if not isinstance(raw, list) or not raw:
+        return None
+    pairs = tuple(
+        (str(e["Type"]), _opt_float(e.get("Confidence")) or 0.0)
+        for e in raw
+        if isinstance(e, Mapping) and isinstance(e.get("Type"), str)
+    )
+    return pairs or None
+
+
+def _flag(raw: Any) -> bool | None:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("Value"), bool):
+        return None
+    return bool(raw["Value"])
+
+
+def _opt_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
