@@ -174,6 +174,28 @@ def _covered_share(a: tuple[float, float, float, float], by: tuple[float, float,
     return w * h / (a[2] * a[3])
 
 
+class _InView:
+    """People in view at increasing times, without rescanning everyone who came before."""
+
+    def __init__(self, by_enter: list[Person]) -> None:
+        self.people = by_enter
+        self.next = 0
+        self.present: list[Person] = []
+
+    def at(self, t_ms: int) -> list[tuple[Person, float]]:
+        t = t_ms / 1000
+        while self.next < len(self.people) and self.people[self.next].enter_s <= t:
+            self.present.append(self.people[self.next])
+            self.next += 1
+        self.present = [p for p in self.present if p.exit_s() >= t]
+        found = []
+        for p in self.present:
+            left = p.left_at(t)
+            if left is not None and _visible(p, left):
+                found.append((p, left))
+        return found
+
+
 @dataclass
 class Rendered:
     label_entries: list[dict[str, Any]] = field(default_factory=list)
@@ -184,29 +206,26 @@ def render(scene: Scene, noise: Noise, seed: int) -> Rendered:
     rng = random.Random(seed * 7919 + 1)
     out = Rendered()
     by_enter = sorted(scene.people, key=lambda p: p.enter_s)
-    false_positives: list[tuple[int, int, dict[str, float]]] = []
+    # Short false positives, indexed by the label timestamps they appear at.
+    false_positives: dict[int, list[dict[str, float]]] = {}
     n_fp = int(scene.duration_s / 60 * noise.false_positives_per_min)
     for _ in range(n_fp):
         start = rng.randrange(0, int(scene.duration_s * 1000))
         h = rng.uniform(0.2, 0.5)
         box = {"Width": h * 0.4, "Height": h, "Left": rng.uniform(0, 0.9), "Top": rng.uniform(0.1, 0.5)}
-        false_positives.append((start, start + rng.choice((0, scene.label_interval_ms)), box))
+        end = start + rng.choice((0, scene.label_interval_ms))
+        step, offset = scene.label_interval_ms, scene.label_offset_ms
+        t = offset + -(-(start - offset) // step) * step
+        while t <= end:
+            false_positives.setdefault(t, []).append(box)
+            t += step
 
-    def in_view(t_ms: int) -> list[tuple[Person, float]]:
-        t = t_ms / 1000
-        found = []
-        for p in by_enter:
-            if p.enter_s > t:
-                break
-            left = p.left_at(t)
-            if left is not None and _visible(p, left):
-                found.append((p, left))
-        return found
+    label_view, face_view = _InView(by_enter), _InView(by_enter)
 
     for t_ms in _label_times(scene):
-        present = in_view(t_ms)
+        present = label_view.at(t_ms)
         rects = [(left, p.top, p.width, p.height) for p, left in present]
-        instances = []
+        instances: list[dict[str, Any]] = []
         for i, (p, left) in enumerate(present):
             if rng.random() < noise.miss_person:
                 continue
@@ -225,16 +244,15 @@ def render(scene: Scene, noise: Noise, seed: int) -> Rendered:
                 "Top": p.top + rng.gauss(0, jitter) * p.height * 0.5,
             }
             instances.append({"BoundingBox": box, "Confidence": round(rng.uniform(80, 99.9), 3)})
-        for start, end, box in false_positives:
-            if start <= t_ms <= end:
-                instances.append({"BoundingBox": box, "Confidence": round(rng.uniform(50, 70), 3)})
+        for box in false_positives.get(t_ms, ()):
+            instances.append({"BoundingBox": box, "Confidence": round(rng.uniform(50, 70), 3)})
         if instances:
             out.label_entries.append(
                 {
                     "Timestamp": t_ms,
                     "Label": {
                         "Name": "Person",
-                        "Confidence": max(i["Confidence"] for i in instances),
+                        "Confidence": max(float(i["Confidence"]) for i in instances),
                         "Instances": instances,
                         "Parents": [],
                         "Aliases": [{"Name": "Human"}],
@@ -244,7 +262,7 @@ def render(scene: Scene, noise: Noise, seed: int) -> Rendered:
             )
 
     for t_ms in _face_times(scene):
-        for p, left in in_view(t_ms):
+        for p, left in face_view.at(t_ms):
             looking = p.looking_at(t_ms / 1000)
             if looking:
                 yaw, pitch = rng.gauss(0, 8), rng.gauss(-3, 6)

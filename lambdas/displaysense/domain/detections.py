@@ -65,7 +65,7 @@ class PersonBox:
     box: Box
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FaceSample:
     """One face at one timestamp. Attributes are None where the page did not carry them
     (FaceAttributes=DEFAULT, or a local stand-in that does not estimate them)."""
@@ -77,8 +77,9 @@ class FaceSample:
     # (value, confidence %) with value "Female" or "Male"
     gender: tuple[str, float] | None = None
     age_range: tuple[int, int] | None = None
-    # emotion type -> confidence %
-    emotions: tuple[tuple[str, float], ...] | None = None
+    # Rekognition's Emotions list as given ({"Type": ..., "Confidence": ...} items), read once by
+    # FaceStats; not copied here, since faces are the bulk of every page.
+    emotions: list[Any] | None = None
     eyeglasses: bool | None = None
     sunglasses: bool | None = None
     beard: bool | None = None
@@ -87,6 +88,11 @@ class FaceSample:
     @property
     def sort_key(self) -> tuple[float, float, float, float]:
         return (self.box.left, self.box.top, self.box.width, self.box.height)
+
+    @property
+    def identity(self) -> tuple[int, Box, float | None, float | None]:
+        """What makes two samples the same detection (a page delivered twice)."""
+        return (self.timestamp_ms, self.box, self.yaw, self.pitch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +111,7 @@ class VideoInfo:
             return None
         return cls(
             duration_ms=_opt_int(meta.get("DurationMillis")),
-            frame_rate=_opt_float(meta.get("FrameRate")),
+            frame_rate=_number(meta.get("FrameRate")),
             codec=_opt_str(meta.get("Codec")),
             format=_opt_str(meta.get("Format")),
             frame_width=_opt_int(meta.get("FrameWidth")),
@@ -147,25 +153,27 @@ def person_boxes(page: Mapping[str, Any]) -> Iterator[PersonBox]:
     A Person label with no Instances (the video-level label, or AggregateBy=SEGMENTS) places no
     one in the frame and yields nothing.
     """
+    # Pages come from JSON (boto3, files): plain dicts and lists, checked with the fast
+    # isinstance(dict) rather than the abstract Mapping on this hot path.
     for index, entry in enumerate(page["Labels"]):
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             raise PageError(f"Labels[{index}] is not an object")
         label = entry.get("Label")
-        if not isinstance(label, Mapping) or label.get("Name") != "Person":
+        if not isinstance(label, dict) or label.get("Name") != "Person":
             continue
         timestamp = _timestamp(entry, f"Labels[{index}]")
         for instance in label.get("Instances") or ():
-            box = _box(instance.get("BoundingBox") if isinstance(instance, Mapping) else None)
+            box = _box(instance.get("BoundingBox") if isinstance(instance, dict) else None)
             if box is not None:
                 yield PersonBox(timestamp, box)
 
 
 def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
     for index, entry in enumerate(page["Faces"]):
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             raise PageError(f"Faces[{index}] is not an object")
         face = entry.get("Face")
-        if not isinstance(face, Mapping):
+        if not isinstance(face, dict):
             raise PageError(f"Faces[{index}] has no 'Face' object")
         timestamp = _timestamp(entry, f"Faces[{index}]")
         box = _box(face.get("BoundingBox"))
@@ -173,26 +181,27 @@ def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
             continue
         pose = face.get("Pose")
         yaw = pitch = None
-        if isinstance(pose, Mapping):
-            yaw, pitch = _opt_float(pose.get("Yaw")), _opt_float(pose.get("Pitch"))
+        if isinstance(pose, dict):
+            yaw, pitch = _number(pose.get("Yaw")), _number(pose.get("Pitch"))
+        emotions = face.get("Emotions")
         yield FaceSample(
-            timestamp_ms=timestamp,
-            box=box,
-            yaw=yaw,
-            pitch=pitch,
-            gender=_gender(face.get("Gender")),
-            age_range=_age_range(face.get("AgeRange")),
-            emotions=_emotions(face.get("Emotions")),
-            eyeglasses=_flag(face.get("Eyeglasses")),
-            sunglasses=_flag(face.get("Sunglasses")),
-            beard=_flag(face.get("Beard")),
-            mustache=_flag(face.get("Mustache")),
+            timestamp,
+            box,
+            yaw,
+            pitch,
+            _gender(face.get("Gender")),
+            _age_range(face.get("AgeRange")),
+            emotions if isinstance(emotions, list) and emotions else None,
+            _flag(face.get("Eyeglasses")),
+            _flag(face.get("Sunglasses")),
+            _flag(face.get("Beard")),
+            _flag(face.get("Mustache")),
         )
 
 
 def _timestamp(entry: Mapping[str, Any], where: str) -> int:
     value = entry.get("Timestamp")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if value.__class__ not in (int, float) or value < 0:
         raise PageError(f"{where} has no valid 'Timestamp' (milliseconds from the start), found {value!r}")
     return int(value)
 
@@ -204,7 +213,7 @@ def _box(raw: Any) -> Box | None:
     as reported: clipping would shrink a box entering the frame and slow its apparent motion,
     which is what the tracker predicts from. Degenerate sizes are refused.
     """
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         return None
     try:
         left, top = float(raw["Left"]), float(raw["Top"])
@@ -219,47 +228,38 @@ def _box(raw: Any) -> Box | None:
 
 
 def _gender(raw: Any) -> tuple[str, float] | None:
-    if not isinstance(raw, Mapping) or raw.get("Value") not in ("Female", "Male"):
+    if not isinstance(raw, dict):
         return None
-    return (str(raw["Value"]), _opt_float(raw.get("Confidence")) or 0.0)
+    value = raw.get("Value")
+    if value != "Female" and value != "Male":  # noqa: PLR1714 - faster than a tuple lookup here
+        return None
+    return (value, _number(raw.get("Confidence")) or 0.0)
 
 
 def _age_range(raw: Any) -> tuple[int, int] | None:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         return None
-    low, high = _opt_int(raw.get("Low")), _opt_int(raw.get("High"))
+    low, high = _number(raw.get("Low")), _number(raw.get("High"))
     if low is None or high is None or high < low:
         return None
-    return (low, high)
-
-
-def _emotions(raw: Any) -> tuple[tuple[str, float], ...] | None:
-    if not isinstance(raw, list) or not raw:
-        return None
-    pairs = tuple(
-        (str(e["Type"]), _opt_float(e.get("Confidence")) or 0.0)
-        for e in raw
-        if isinstance(e, Mapping) and isinstance(e.get("Type"), str)
-    )
-    return pairs or None
+    return (int(low), int(high))
 
 
 def _flag(raw: Any) -> bool | None:
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("Value"), bool):
+    if not isinstance(raw, dict):
         return None
-    return bool(raw["Value"])
+    value = raw.get("Value")
+    return value if value.__class__ is bool else None
 
 
-def _opt_float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
+def _number(value: Any) -> float | None:
+    """A JSON number as float; None for anything else (booleans included)."""
+    return float(value) if value.__class__ in (int, float) else None
 
 
 def _opt_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return int(value)
+    number = _number(value)
+    return None if number is None else int(number)
 
 
 def _opt_str(value: Any) -> str | None:

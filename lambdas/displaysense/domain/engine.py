@@ -129,8 +129,9 @@ def _run(
         if moment.faces:
             tracker.observe_faces(t, moment.faces)
         finish(tracker.expire(t))
-        earliest = tracker.earliest_start()
-        series.advance(t if earliest is None else min(earliest, t))
+        if series.sweeping:
+            earliest = tracker.earliest_start()
+            series.advance(t if earliest is None else min(earliest, t))
     finish(tracker.flush())
 
     video = next((i for i in info if i.duration_ms is not None), info[0] if info else None)

@@ -11,7 +11,8 @@ from displaysense.domain.detections import FaceSample
 from displaysense.domain.metrics import ACCESSORIES, MOODS
 from displaysense.domain.settings import EngineSettings
 
-_MOOD_SET = frozenset(MOODS)
+_NUMBERS = (int, float)
+_NOT_ESTIMATED = (None, None, None, None)
 
 
 class FaceStats:
@@ -40,7 +41,7 @@ class FaceStats:
         # AgeRange midpoints take few distinct values, so a counter keeps the median exact
         # without keeping every sample.
         self._ages: Counter[float] = Counter()
-        self._emotion_sums: dict[str, float] = {}
+        self._emotion_sums: dict[str, float] = dict.fromkeys(MOODS, 0.0)
         self._emotion_samples = 0
         self._accessories: dict[str, list[int]] = {}  # name -> [samples with it, samples where true]
 
@@ -76,17 +77,25 @@ class FaceStats:
         if face.age_range is not None:
             self._ages[(face.age_range[0] + face.age_range[1]) / 2] += 1
         if face.emotions is not None:
-            self._emotion_samples += 1
             sums = self._emotion_sums
-            for kind, confidence in face.emotions:
-                if kind in _MOOD_SET:
-                    sums[kind] = sums.get(kind, 0.0) + confidence
-        for name in ACCESSORIES:
-            value_ = getattr(face, name)
-            if value_ is not None:
-                seen = self._accessories.setdefault(name, [0, 0])
-                seen[0] += 1
-                seen[1] += value_
+            known = False
+            for emotion in face.emotions:
+                # items as Rekognition gives them; anything malformed is skipped, not trusted
+                try:
+                    kind, confidence = emotion["Type"], emotion["Confidence"]
+                except (KeyError, TypeError):
+                    continue
+                if kind in sums and confidence.__class__ in _NUMBERS:
+                    sums[kind] += confidence
+                    known = True
+            self._emotion_samples += known
+        worn = (face.eyeglasses, face.sunglasses, face.beard, face.mustache)  # ACCESSORIES order
+        if worn != _NOT_ESTIMATED:
+            for name, value_ in zip(ACCESSORIES, worn, strict=True):
+                if value_ is not None:
+                    seen = self._accessories.setdefault(name, [0, 0])
+                    seen[0] += 1
+                    seen[1] += value_
 
     def gender(self, settings: EngineSettings) -> str | None:
         """Confidence-weighted vote; "unknown" when the two sides are too close to call."""
@@ -111,9 +120,9 @@ class FaceStats:
 
     def mood(self) -> str | None:
         """The emotion with the highest mean confidence; ties go to the first in MOODS."""
-        if self._emotion_samples == 0 or not self._emotion_sums:
+        if self._emotion_samples == 0:
             return None
-        return max(MOODS, key=lambda m: (self._emotion_sums.get(m, -1.0), -MOODS.index(m)))
+        return max(MOODS, key=lambda m: (self._emotion_sums[m], -MOODS.index(m)))
 
     def accessories(self) -> tuple[tuple[str, bool], ...]:
         """Each estimated accessory, present when a strict majority of samples says so."""

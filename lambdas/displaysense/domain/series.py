@@ -48,6 +48,11 @@ class SeriesBuilder:
         heapq.heappush(self._events, (start, _START))
         heapq.heappush(self._events, (end, _END))
 
+    @property
+    def sweeping(self) -> bool:
+        """Whether pass starts and ends wait to be swept."""
+        return bool(self._events)
+
     def advance(self, safe_video_ms: int) -> None:
         """No pass still to come starts before this time (ms from the start of the video)."""
         self._sweep(self.origin_ms + safe_video_ms)

@@ -44,12 +44,21 @@ class Moment:
     timestamp_ms: int
     persons: list[Box] = field(default_factory=list)
     faces: list[FaceSample] = field(default_factory=list)
+    # pages that contributed to this moment; only a moment spread over pages can hold repeats
+    pages: int = 0
 
     def canonical(self) -> Moment:
         """De-duplicated, in a fixed order: the same result whatever the page order or size."""
-        persons = sorted(set(self.persons), key=lambda b: (b.left, b.top, b.width, b.height))
-        faces = sorted(set(self.faces), key=lambda f: f.sort_key)
-        return Moment(self.timestamp_ms, persons, faces)
+        persons, faces = self.persons, self.faces
+        if self.pages > 1:
+            persons = list(set(persons))
+            faces = list({f.identity: f for f in faces}.values())
+        if len(persons) > 1:
+            persons.sort(key=lambda b: (b.left, b.top, b.width, b.height))
+        if len(faces) > 1:
+            faces.sort(key=lambda f: f.sort_key)
+        self.persons, self.faces = persons, faces
+        return self
 
 
 Detection = PersonBox | FaceSample
@@ -119,6 +128,7 @@ def timeline(
         if page is None:
             stream.done = True
         else:
+            touched: set[int] = set()
             for detection in page:
                 t = detection.timestamp_ms
                 if t <= released:
@@ -129,6 +139,9 @@ def timeline(
                 if moment is None:
                     moment = pending[t] = Moment(t)
                     heapq.heappush(times, t)
+                if t not in touched:
+                    touched.add(t)
+                    moment.pages += 1
                 _add(moment, detection)
                 stream.high = max(stream.high, t)
         limit = min((s.high - reorder_window_ms for s in streams if not s.done), default=math.inf)
@@ -157,7 +170,7 @@ def spilled_timeline(sources: Iterable[tuple[PageKind, Pages]], on_info: InfoSin
                 if moment is None or moment.timestamp_ms != t:
                     if moment is not None:
                         yield moment.canonical()
-                    moment = Moment(t)
+                    moment = Moment(t, pages=2)  # rows of any pages: de-duplicate
                 _add(moment, pickle.loads(payload))  # noqa: S301 - our own rows, written just above
             if moment is not None:
                 yield moment.canonical()

@@ -159,11 +159,13 @@ class Track:
     def box_near(self, t: int, tolerance_ms: int) -> Box:
         """The Person box at time t: the observation nearest in time, moved along the motion."""
         best: tuple[int, Box] | None = None
-        for observed_ms, box in self.history:
-            if abs(observed_ms - t) <= tolerance_ms and (
-                best is None or abs(observed_ms - t) < abs(best[0] - t)
-            ):
-                best = (observed_ms, box)
+        best_gap = tolerance_ms + 1
+        for observed_ms, box in reversed(self.history):
+            gap = abs(observed_ms - t)
+            if gap < best_gap:
+                best, best_gap = (observed_ms, box), gap
+            elif observed_ms < t:
+                break  # the history is in time order: older boxes are further away
         if best is None:
             return self.predicted_box(t)
         dt = t - best[0]
@@ -253,12 +255,16 @@ def _assign(pairs: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
     Greedy best-first is not enough: when one person stops beside a walking companion, the
     walker's prediction overlaps the stopper best, and greedy would hand it over and lose a track.
     """
-    if not pairs:
-        return []
+    if len(pairs) <= 1:
+        return [(a, b) for _, a, b in pairs]
     rows = sorted({a for _, a, _ in pairs})
     cols = sorted({b for _, _, b in pairs})
     row_at = {a: i for i, a in enumerate(rows)}
     col_at = {b: j for j, b in enumerate(cols)}
+    if len(rows) == 1 or len(cols) == 1:
+        # one detection or one track: the single best pair is the assignment
+        best = max(pairs, key=lambda p: (p[0], -p[1], -p[2]))
+        return [(best[1], best[2])]
     forbidden = 1e6  # a pair that may not link: used only when nothing else is left
     transpose = len(rows) > len(cols)
     n, m = (len(cols), len(rows)) if transpose else (len(rows), len(cols))
@@ -324,7 +330,8 @@ class Tracker:
         self.active: list[Track] = []
 
     def _alive(self, t: int) -> list[Track]:
-        return [tr for tr in self.active if tr.alive_at(t, self.gap_ms, self.occlusion_gap_ms)]
+        gap, hidden_gap = self.gap_ms, self.occlusion_gap_ms
+        return [tr for tr in self.active if t - tr.last_ms <= gap or tr.alive_at(t, gap, hidden_gap)]
 
     def observe_persons(self, t: int, boxes: list[Box]) -> None:
         alive = self._alive(t)
@@ -421,9 +428,11 @@ class Tracker:
 
     def expire(self, now: int) -> list[Track]:
         """Tracks no longer alive at `now`: their pass is over."""
-        ended = [tr for tr in self.active if not tr.alive_at(now, self.gap_ms, self.occlusion_gap_ms)]
+        gap, hidden_gap = self.gap_ms, self.occlusion_gap_ms
+        ended = [tr for tr in self.active if now - tr.last_ms > gap and not tr.alive_at(now, gap, hidden_gap)]
         if ended:
-            self.active = [tr for tr in self.active if tr.alive_at(now, self.gap_ms, self.occlusion_gap_ms)]
+            gone = {id(tr) for tr in ended}
+            self.active = [tr for tr in self.active if id(tr) not in gone]
         return ended
 
     def flush(self) -> list[Track]:

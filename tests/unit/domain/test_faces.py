@@ -1,0 +1,72 @@
+"""Per-pass face statistics: the demographic and attention definitions of PRODUCT.md §3."""
+
+from displaysense.domain.detections import Box, FaceSample
+from displaysense.domain.faces import FaceStats
+from displaysense.domain.settings import EngineSettings
+
+SETTINGS = EngineSettings()
+BOX = Box(0.4, 0.2, 0.05, 0.1)
+
+
+def face(t, yaw=0.0, pitch=0.0, **attrs):
+    return FaceSample(timestamp_ms=t, box=BOX, yaw=yaw, pitch=pitch, **attrs)
+
+
+def stats(*faces):
+    s = FaceStats()
+    for f in faces:
+        s.add(f, SETTINGS)
+    return s
+
+
+def test_attention_is_time_covered_by_consecutive_looking_samples():
+    s = stats(face(0), face(200), face(400, yaw=50), face(600), face(800), face(1000))
+    assert s.attention_ms == 200 + 400
+    # a single looking sample covers no time
+    assert stats(face(0), face(200, yaw=80)).attention_ms == 0
+
+
+def test_attention_does_not_bridge_gaps_longer_than_the_track_gap():
+    assert stats(face(0), face(1500)).attention_ms == 0
+    assert stats(face(0), face(1000)).attention_ms == 1000
+
+
+def test_looking_needs_both_yaw_and_pitch_within_thirty_degrees():
+    assert stats(face(0, pitch=31), face(200, pitch=31)).attention_ms == 0
+    assert stats(face(0, yaw=-30, pitch=30), face(200, yaw=30, pitch=-30)).attention_ms == 200
+    assert stats(face(0, yaw=None), face(200, yaw=None)).attention_ms == 0
+
+
+def test_gender_is_a_confidence_weighted_vote_with_unknown_when_close():
+    f, m = ("Female", 90.0), ("Male", 60.0)
+    assert stats(face(0, gender=f), face(1, gender=f), face(2, gender=m)).gender(SETTINGS) == "female"
+    assert (
+        stats(face(0, gender=("Female", 55.0)), face(1, gender=("Male", 54.0))).gender(SETTINGS) == "unknown"
+    )
+    assert stats(face(0)).gender(SETTINGS) is None
+
+
+def test_age_is_the_median_of_range_midpoints():
+    ages = [(20, 26), (30, 36), (40, 46), (22, 28), (60, 80)]
+    s = stats(*[face(i, age_range=a) for i, a in enumerate(ages)])
+    assert s.age() == 33.0
+    assert stats(face(0)).age() is None
+
+
+def test_mood_is_the_highest_mean_confidence():
+    s = stats(
+        face(0, emotions=[{"Type": "HAPPY", "Confidence": 60.0}, {"Type": "CALM", "Confidence": 40.0}]),
+        face(1, emotions=[{"Type": "HAPPY", "Confidence": 10.0}, {"Type": "CALM", "Confidence": 80.0}]),
+    )
+    assert s.mood() == "CALM"
+    assert stats(face(0, emotions=[{"Type": "UNKNOWN", "Confidence": 99.0}])).mood() is None
+
+
+def test_accessories_need_a_strict_majority_and_only_estimated_ones_are_reported():
+    s = stats(
+        face(0, eyeglasses=True), face(1, eyeglasses=True), face(2, eyeglasses=False), face(3, beard=False)
+    )
+    assert dict(s.accessories()) == {"eyeglasses": True, "beard": False}
+    assert dict(stats(face(0, eyeglasses=True), face(1, eyeglasses=False)).accessories()) == {
+        "eyeglasses": False
+    }
