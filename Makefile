@@ -22,7 +22,7 @@ $(STAMP): requirements.txt local/requirements-vision.txt local/requirements-mode
 	touch $@
 
 demo: setup
-	$(BIN)/displaysense analyze-results --labels tests/fixtures/rekognition/label_pages --faces tests/fixtures/rekognition/face_pages --recorded-at 2026-11-24T14:00:00Z
+	$(BIN)/displaysense analyze-results --labels tests/fixtures/rekognition/demo/labels --faces tests/fixtures/rekognition/demo/faces --recorded-at 2026-11-24T14:00:00Z
 
 lint: setup
 	$(BIN)/ruff check .
@@ -35,7 +35,8 @@ test: lint typecheck
 	$(BIN)/pytest
 
 bench: setup
-	$(PY) -m bench.run_all
+	$(PY) -m bench.bench_engine
+	$(PY) -m bench.bench_standin
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
