@@ -1,0 +1,69 @@
+"""boto3 clients, built once per process (a Lambda cold start) and shared by the adapters.
+
+Endpoints come only from the standard AWS environment (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3,
+AWS_ENDPOINT_URL_REKOGNITION, ...), which botocore reads itself: local mode points them at the
+emulator and the Rekognition stand-in without any DisplaySense-specific switch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_rekognition.client import RekognitionClient
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
+
+USER_AGENT = "displaysense"
+# Standard retries absorb short throttling bursts of S3, SQS and DynamoDB inside one call.
+DEFAULT_CONFIG = Config(user_agent_extra=USER_AGENT, retries={"mode": "standard", "max_attempts": 4})
+# Rekognition: one retry only. A refused Start* (job quota, throttling) goes back to the ingest queue
+# with a backoff of minutes; waiting inside the Lambda would only burn its time.
+REKOGNITION_CONFIG = Config(
+    user_agent_extra=USER_AGENT,
+    retries={"mode": "standard", "max_attempts": 2},
+    connect_timeout=5,
+    read_timeout=30,
+)
+
+
+@dataclass
+class AwsClients:
+    """Lazily created clients: a handler pays only for the services it uses."""
+
+    table_name: str
+
+    @cached_property
+    def table(self) -> Table:
+        return boto3.resource("dynamodb", config=DEFAULT_CONFIG).Table(self.table_name)
+
+    @cached_property
+    def s3(self) -> S3Client:
+        return boto3.client("s3", config=DEFAULT_CONFIG)
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        return boto3.client("sqs", config=DEFAULT_CONFIG)
+
+    @cached_property
+    def rekognition(self) -> RekognitionClient:
+        return boto3.client("rekognition", config=REKOGNITION_CONFIG)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+
+
+def is_conditional_failure(error: ClientError) -> bool:
+    return error_code(error) == "ConditionalCheckFailedException"
