@@ -1,0 +1,118 @@
+"""A moto-backed table filled the way the pipeline fills it: videos registered, moved through their
+states and completed by the VideoRegistry, metrics computed by the engine from synthetic Rekognition
+pages and written by the MetricsStore. Shared by the API integration tests and the browser test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from displaysense.adapters.metrics_store import MetricsStore
+from displaysense.adapters.video_registry import VideoRegistry
+from displaysense.domain.drop_folder import upload_key
+from displaysense.domain.engine import PassList, analyze
+from displaysense.domain.settings import EngineSettings
+from displaysense.domain.timeutil import iso_s, parse_iso
+from displaysense.domain.video import JobKind, Video, VideoStatus
+from displaysense.domain.video_ids import video_id
+from displaysense.resources import TABLE
+
+from tests.support import scenario as sc
+
+BUCKET = "displaysense-test"
+JOBS = (JobKind.LABELS, JobKind.FACES)
+
+
+def create_table(name: str) -> Any:
+    """The table of resources.TABLE in the current (moto) DynamoDB."""
+    dynamodb = boto3.resource("dynamodb")
+    keys = {TABLE.partition_key, TABLE.sort_key}
+    for index in TABLE.indexes:
+        keys |= {index.partition_key, index.sort_key}
+    return dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in sorted(keys)],
+        KeySchema=[
+            {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
+            {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in TABLE.indexes
+        ],
+    )
+
+
+@dataclass
+class Seeder:
+    registry: VideoRegistry
+    metrics: MetricsStore
+    settings: EngineSettings = field(default_factory=EngineSettings)
+
+    def _video(
+        self, store: str, camera: str, recorded_at: str, status: VideoStatus, reason: str | None
+    ) -> Video:
+        key = upload_key(store, camera, recorded_at, "mp4")
+        return Video(
+            video_id=video_id(BUCKET, key, f"version:{recorded_at}"),
+            store=store,
+            camera=camera,
+            bucket=BUCKET,
+            key=key,
+            version_id=recorded_at,
+            size=50_000_000,
+            recorded_at=iso_s(int(parse_iso(recorded_at).timestamp())),
+            status=status,
+            created_at=recorded_at,
+            updated_at=recorded_at,
+            reason=reason,
+        )
+
+    def analysed(
+        self, store: str, camera: str, recorded_at: str, *, seed: int, duration_s: float = 300.0, **scene: Any
+    ) -> Video:
+        """A video analysed end to end: Rekognition-shaped pages of a synthetic scene, the engine,
+        the registry's state machine and the metrics store."""
+        video = self._video(store, camera, recorded_at, VideoStatus.QUEUED, None)
+        self.registry.register(video, expected_jobs=JOBS)
+        self.registry.transition(video.video_id, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
+        for kind in JOBS:
+            self.registry.record_job_started(video.video_id, kind, f"job-{kind.value}-{seed}")
+            self.registry.record_job_end(
+                video.video_id, kind, job_id=f"job-{kind.value}-{seed}", status="SUCCEEDED", message=None
+            )
+        plan = sc.make_scene(seed, duration_s=duration_s, **scene)
+        rendered = sc.render(plan, sc.Noise(), seed)
+        passes = PassList()
+        result = analyze(
+            labels=sc.label_pages(plan, rendered),
+            faces=sc.face_pages(plan, rendered),
+            settings=self.settings,
+            recorded_at_ms=int(parse_iso(recorded_at).timestamp()) * 1000,
+            pass_sink=passes,
+        )
+        claim = self.registry.claim_aggregation(video.video_id, "seeder", 300)
+        assert claim is not None
+        self.metrics.write_video(video, result, passes.records)
+        done = self.registry.complete(
+            video.video_id,
+            "seeder",
+            summary=result.summary,
+            duration_ms=int(duration_s * 1000),
+            passes=len(passes.records),
+        )
+        return done.video
+
+    def rejected(self, store: str, camera: str, recorded_at: str, reason: str) -> Video:
+        video = self._video(store, camera, recorded_at, VideoStatus.REJECTED, reason)
+        stored, _ = self.registry.register(video, expected_jobs=())
+        return stored
