@@ -1,0 +1,3 @@
+from tests.integration.api.conftest import aws
+
+__all__ = ["aws"]

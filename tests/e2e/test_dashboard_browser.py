@@ -1,0 +1,223 @@
+"""The dashboard in a real headless Chromium, on real API data, behind the local API Gateway.
+
+Data goes in through the pipeline's write path (registry, engine, metrics store) on a moto table;
+the page is served by the API handler through `displaysense_local.api_gateway`, which enforces the
+stack's API key rule, so the page has to ask for the key and send it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from displaysense.adapters.metrics_store import MetricsStore
+from displaysense.adapters.video_registry import VideoRegistry
+from displaysense.api.presign import S3Presigner
+from displaysense.api.service import ApiService
+from displaysense.domain.metrics import merge_all
+from displaysense.handlers.api import create_app
+from displaysense_local.api_gateway import start_api_gateway
+
+from tests.integration.api.conftest import NOW, TABLE_NAME
+from tests.integration.api.seeding import BUCKET, Seeder, create_table
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+CHROMIUM = "/usr/bin/chromium"
+KEY = "e2e-dashboard-key"
+REJECTION = "The file name 'window.avi' ends in '.avi': use .mp4 or .mov."
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def _browser_or_skip() -> Any:
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def site(aws: None) -> Iterator[dict[str, Any]]:
+    table = create_table(TABLE_NAME)
+    import boto3
+
+    s3 = boto3.client("s3")
+    registry, store = VideoRegistry(table), MetricsStore(table)
+    seeder = Seeder(registry, store)
+    videos = {
+        "c1a": seeder.analysed("store-1", "cam-1", "2026-11-24T09:00:00Z", seed=11),
+        "c1b": seeder.analysed("store-1", "cam-1", "2026-11-25T15:00:00Z", seed=12),
+        "c2": seeder.analysed("store-1", "cam-2", "2026-11-25T10:00:00Z", seed=13, per_minute=12.0),
+        "s2": seeder.analysed("store-2", "door", "2026-11-20T12:00:00Z", seed=14),
+        "rej": seeder.rejected("store-1", "cam-2", "2026-11-26T07:00:00Z", REJECTION),
+    }
+    service = ApiService(
+        videos=registry,
+        buckets=store,
+        presigner=S3Presigner(s3, BUCKET),
+        max_video_bytes=10 * 1024**3,
+        upload_url_ttl_s=600,
+        clock=lambda: NOW,
+    )
+    app = create_app(lambda: service)
+    with start_api_gateway(app.resolve, api_keys=[KEY]) as gateway:
+        yield {"url": gateway.url, "videos": videos}
+
+
+def test_dashboard_on_real_api_data(site: dict[str, Any]) -> None:
+    sync_api = _browser_or_skip()
+    videos = site["videos"]
+    problems: list[str] = []
+    metrics_answers: list[dict[str, Any]] = []
+    profile = tempfile.mkdtemp(prefix="ds-chromium-")
+    try:
+        with sync_api.sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=ARGS, timezone_id="Europe/Berlin"
+            )
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            page.on(
+                "console",
+                lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+            def on_response(response: Any) -> None:
+                if "/metrics?" in response.url and response.status == 200:
+                    metrics_answers.append(json.loads(response.text()))
+
+            page.on("response", on_response)
+
+            # The key is asked for once, and the page stays behind the dialog until it is given.
+            page.goto(site["url"])
+            page.wait_for_selector("[data-testid=key-dialog][open]")
+            assert page.get_attribute("body", "data-key-prompts") == "1"
+            page.fill("[data-testid=key]", KEY)
+            page.click("[data-testid=key-submit]")
+            page.wait_for_selector("body[data-state=ready]")
+            assert page.evaluate("sessionStorage.getItem('displaysense.apiKey')") == KEY
+
+            # Store 1, all cameras, the week up to its latest footage (26 Nov, Berlin time).
+            assert page.input_value("[data-testid=store]") == "store-1"
+            assert page.input_value("[data-testid=from]") == "2026-11-20"
+            assert page.input_value("[data-testid=to]") == "2026-11-26"
+            store_total = merge_all(v.summary for k, v in videos.items() if k in ("c1a", "c1b", "c2"))
+            doc = metrics_answers[-1]
+            assert doc["tz"] == "Europe/Berlin" and doc["granularity"] == "hour"
+            assert doc["totals"]["foot_traffic"] == store_total.foot_traffic > 0
+            assert kpi(page, "foot_traffic") == f"{store_total.foot_traffic:,}"
+            assert kpi(page, "impressions") == f"{store_total.impressions:,}"
+            # The charts draw the API's series and breakdowns.
+            assert chart_data(page, "chart-traffic", 0) == [b["foot_traffic"] for b in doc["series"]]
+            assert chart_data(page, "chart-traffic", 1) == [b["impressions"] for b in doc["series"]]
+            assert sum(chart_data(page, "chart-gender", 0)) == store_total.faces
+            assert chart_data(page, "chart-age", 0) == list(store_total.age.values())
+            assert canvas_painted(page, "chart-traffic")
+            # The rejected upload is listed with its reason.
+            row = page.locator("tr[data-status=REJECTED]")
+            assert row.count() == 1 and REJECTION in row.inner_text()
+            assert page.locator("tr[data-status=SUCCEEDED]").count() == 3
+
+            # Camera filter: only cam-2.
+            change(page, lambda: page.select_option("[data-testid=camera]", "cam-2"))
+            assert kpi(page, "foot_traffic") == f"{videos['c2'].summary.foot_traffic:,}"
+            assert metrics_answers[-1]["camera"] == "cam-2"
+            assert page.locator("tr[data-status=SUCCEEDED]").count() == 1
+
+            # Date filter: one day without footage, then the day of cam-1's first video.
+            change(page, lambda: page.select_option("[data-testid=camera]", ""))
+            change(
+                page,
+                lambda: (
+                    page.fill("[data-testid=from]", "2026-11-24")
+                    or page.dispatch_event("[data-testid=from]", "change")
+                ),
+            )
+            change(
+                page,
+                lambda: (
+                    page.fill("[data-testid=to]", "2026-11-24")
+                    or page.dispatch_event("[data-testid=to]", "change")
+                ),
+            )
+            assert metrics_answers[-1]["granularity"] == "15m"
+            assert kpi(page, "foot_traffic") == f"{videos['c1a'].summary.foot_traffic:,}"
+
+            # Store filter: its cameras replace the others and its own week is shown.
+            change(page, lambda: page.select_option("[data-testid=store]", "store-2"))
+            cameras = page.eval_on_selector_all("[data-testid=camera] option", "os => os.map(o => o.value)")
+            assert cameras == ["", "door"]
+            assert kpi(page, "foot_traffic") == f"{videos['s2'].summary.foot_traffic:,}"
+
+            # A/B view of two displays.
+            change(page, lambda: page.select_option("[data-testid=store]", "store-1"))
+            page.select_option("[data-testid=ab-a]", "store-1/cam-1")
+            page.select_option("[data-testid=ab-b]", "store-1/cam-2")
+            page.click("[data-testid=ab-run]")
+            page.wait_for_selector("[data-testid=ab-result][data-state=ready]")
+            assert "P(B better than A)" in page.inner_text("[data-testid=ab-result]")
+
+            # The key is kept for the session: a reload asks for nothing.
+            page.reload()
+            page.wait_for_selector("body[data-state=ready]")
+            assert page.get_attribute("body", "data-key-prompts") is None
+            assert not page.is_visible("[data-testid=key-dialog]")
+
+            # Readable on a phone: nothing wider than the screen.
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(200)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert problems == []
+
+
+def kpi(page: Any, name: str) -> str:
+    return str(page.inner_text(f".kpi[data-kpi={name}] .value"))
+
+
+def chart_data(page: Any, canvas: str, dataset: int) -> list[Any]:
+    return list(
+        page.evaluate(f"Chart.getChart(document.getElementById('{canvas}')).data.datasets[{dataset}].data")
+    )
+
+
+def canvas_painted(page: Any, canvas: str) -> bool:
+    # Some pixel is not blank: the chart was drawn, not only configured.
+    return bool(
+        page.evaluate(
+            f"""(() => {{
+                const c = document.getElementById('{canvas}');
+                const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+                return false;
+            }})()"""
+        )
+    )
+
+
+def change(page: Any, action: Any) -> None:
+    """Apply a filter and wait until the page has rendered the answer to it.
+
+    Polled from Python: Playwright's wait_for_function evaluates a string in the page, which the
+    dashboard's Content-Security-Policy (no eval) refuses, as it should.
+    """
+    before = int(page.get_attribute("body", "data-renders") or 0)
+    action()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        renders = int(page.get_attribute("body", "data-renders") or 0)
+        if renders > before and page.get_attribute("body", "data-state") == "ready":
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the page did not render again: {page.inner_text('[data-testid=status]')!r}")
