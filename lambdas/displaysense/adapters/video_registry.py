@@ -765,13 +765,15 @@ def _video_query(
         filters.append("#camera = :camera")
         names["#camera"] = "camera"
         values[":camera"] = camera
-    names["#pk"], names["#sk"] = pk_name, sk_name
+    names["#pk"] = pk_name
     values[":pk"] = pk_value
     condition = "#pk = :pk"
     lo = _normalize_time(start, "start") if start else None
     hi = _normalize_time(end, "end") if end else None
     # Sort keys are "<recorded_at>#...": no key equals `hi`, so BETWEEN excludes the end, and every
     # key of a video recorded at `lo` sorts after `lo`.
+    if lo or hi:
+        names["#sk"] = sk_name
     if lo and hi:
         condition += " AND #sk BETWEEN :lo AND :hi"
         values[":lo"], values[":hi"] = lo, hi
