@@ -263,8 +263,11 @@ def _run(claim: Claim, services: wiring.Services, budget: _Budget) -> None:
             return  # handed off, or the video failed
     pages = sum(checkpoint.stream(k).pages for k in video.jobs)
     needed = ENGINE_BASE_MS + ENGINE_PER_PAGE_MS * pages
-    if budget.remaining_ms() < needed and budget.used_ms() > HAND_OFF_MIN_USED_MS:
-        _hand_off(vid, owner, checkpoint, services, "engine")
+    if (
+        budget.remaining_ms() < needed
+        and budget.used_ms() > HAND_OFF_MIN_USED_MS
+        and _hand_off(vid, owner, checkpoint, services, "engine")
+    ):
         return
     sink = PassList()
     try:
@@ -329,10 +332,12 @@ def _archive_stream(
         logger.warning("archive incomplete; paging restarts", extra={"video_id": vid, "kind": kind.value})
         _restart(stream)
     job_id = video.jobs[kind].job_id
+    can_hand_off = True
     while not stream.done:
-        if budget.remaining_ms() < PAGE_RESERVE_MS:
-            _hand_off(vid, owner, checkpoint, services, f"{kind.value} page {stream.pages}")
-            return False
+        if can_hand_off and budget.remaining_ms() < PAGE_RESERVE_MS:
+            if _hand_off(vid, owner, checkpoint, services, f"{kind.value} page {stream.pages}"):
+                return False
+            can_hand_off = False
         try:
             page = services.jobs.get_page(kind, job_id, stream.next_token if stream.pages else None)
         except InvalidPaginationTokenError:
@@ -371,11 +376,16 @@ def _restart(stream: StreamCheckpoint) -> None:
     stream.restarts += 1
 
 
-def _hand_off(vid: str, owner: str, checkpoint: Checkpoint, services: wiring.Services, at: str) -> None:
-    """Save, give up the claim, and continue in a fresh invocation through the completion queue."""
+def _hand_off(vid: str, owner: str, checkpoint: Checkpoint, services: wiring.Services, at: str) -> bool:
+    """Save, give up the claim, and continue in a fresh invocation through the completion queue.
+
+    False (and the work goes on here) when no completion queue is configured: better to try to
+    finish in this invocation than to stop a video for good.
+    """
     queue_url = services.settings.completion_queue_url
     if not queue_url:
-        raise RuntimeError("DS_COMPLETION_QUEUE_URL is not set: cannot continue in a fresh invocation")
+        logger.warning("time low but DS_COMPLETION_QUEUE_URL is not set: going on", extra={"video_id": vid})
+        return False
     checkpoint.continuations += 1
     services.registry.save_checkpoint(vid, owner, checkpoint, CLAIM_LEASE_S)
     # Release first, then send: if sending fails, this message fails and its retry claims again;
@@ -387,6 +397,7 @@ def _hand_off(vid: str, owner: str, checkpoint: Checkpoint, services: wiring.Ser
         "time low: continuing in a fresh invocation",
         extra={"video_id": vid, "at": at, "continuations": checkpoint.continuations},
     )
+    return True
 
 
 def _fail(vid: str, owner: str, reason: str, services: wiring.Services) -> None:

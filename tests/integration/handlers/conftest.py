@@ -359,14 +359,13 @@ def build_pipeline(**overrides: Any) -> Pipeline:
     )["QueueUrl"]
     topic_arn = sns.create_topic(Name="completion")["TopicArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=aws_events.queue_arn("completion"))
-    settings = ServiceSettings(
-        table_name=TABLE_NAME,
-        bucket_name=BUCKET,
-        completion_topic_arn=topic_arn,
-        rekognition_role_arn=ROLE_ARN,
-        completion_queue_url=completion_url,
+    options: dict[str, Any] = {
+        "completion_topic_arn": topic_arn,
+        "rekognition_role_arn": ROLE_ARN,
+        "completion_queue_url": completion_url,
         **overrides,
-    )
+    }
+    settings = ServiceSettings(table_name=TABLE_NAME, bucket_name=BUCKET, **options)
     rekognition = boto3.client("rekognition")
     stubber = Stubber(rekognition)
     stubber.activate()

@@ -218,3 +218,17 @@ def test_retention_zero_deletes_the_footage_even_after_a_crash(
     versions = pipeline.s3.list_object_versions(Bucket="displaysense-data", Prefix="uploads/")
     assert upload.version_id not in [v["VersionId"] for v in versions.get("Versions", [])]
     assert_clean_run(pipeline, upload, scene)
+
+
+def test_without_a_completion_queue_it_goes_on_in_the_same_invocation(
+    make_pipeline: Callable[..., Pipeline], scene: Scene
+) -> None:
+    pipeline = make_pipeline(completion_queue_url="")
+    upload, jobs = analyzing(pipeline)
+    pipeline.expect_pages(JobKind.FACES, jobs[JobKind.FACES], scene.faces)
+    pipeline.expect_pages(JobKind.LABELS, jobs[JobKind.LABELS], scene.labels)
+    complete_both(pipeline, upload, jobs)
+    answers = pipeline.deliver("completion", budget(pipeline, per_get_ms=90_000))
+    assert all(a == {"batchItemFailures": []} for a in answers)
+    assert pipeline.sent_to_completion == []
+    assert_clean_run(pipeline, upload, scene)
