@@ -165,7 +165,8 @@ def _s3_object(entry: Any) -> S3Object | None:
         bucket=str(bucket),
         key=decode_event_key(str(raw["key"])),
         size=int(raw.get("size") or 0),
-        version_id=raw.get("versionId") or None,
+        # "null" is how S3 names the version of an object written while versioning was off.
+        version_id=raw.get("versionId") if raw.get("versionId") not in (None, "", "null") else None,
         etag=raw.get("eTag") or None,
         event_time=entry.get("eventTime"),
     )

@@ -179,3 +179,16 @@ def test_a_deleted_object_is_skipped(pipeline: Pipeline) -> None:
     pipeline.notify(upload)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
     assert pipeline.services.registry.get(upload.video_id) is None
+
+
+def test_a_null_version_id_falls_back_on_the_etag(pipeline: Pipeline) -> None:
+    upload = pipeline.upload()
+    expected_id = video_id(BUCKET, upload.key, object_version(None, upload.etag))
+    pipeline.expect_starts(upload, vid=expected_id)
+    record = aws_events.s3_record(
+        bucket=BUCKET, key=upload.key, size=upload.size, version_id="null", etag=upload.etag
+    )
+    pipeline.notify(body=aws_events.s3_event(record))
+    assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
+    video = pipeline.services.registry.get(expected_id)
+    assert video is not None and video.status is VideoStatus.ANALYZING
