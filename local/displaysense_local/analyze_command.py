@@ -12,11 +12,8 @@ from displaysense.domain.settings import EngineSettings
 from displaysense.domain.timeline import StreamPageError
 from displaysense.domain.timeutil import epoch_s, iso_s, parse_iso
 
+from displaysense_local.errors import CommandError
 from displaysense_local.result_files import PageFiles, ResultFileError, expand
-
-
-class CommandError(Exception):
-    """Bad input on the command line; the message is printed as the one line of the failure."""
 
 
 def run(
