@@ -181,7 +181,7 @@ class AwsEmulator:
             backend = get_backend(name)  # type: ignore[call-overload]
             backend.clear()
             backend.update(state.get(name, {}))
-            in_use = cast(list[Any], BackendDict._instances)
+            in_use: list[Any] = getattr(BackendDict, "_instances")  # noqa: B009 - moto's registry of backends in use
             if backend not in in_use:
                 in_use.append(backend)
         return True
