@@ -34,6 +34,7 @@ from displaysense.adapters.job_slots import holder_of
 from displaysense.adapters.rekognition_jobs import (
     InvalidPaginationTokenError,
     PermanentError,
+    RetryLaterError,
     kind_of_api,
 )
 from displaysense.adapters.video_registry import (
@@ -73,6 +74,8 @@ ENGINE_PER_PAGE_MS = 1_500
 # An invocation that has used less than this has nothing to gain from handing off.
 HAND_OFF_MIN_USED_MS = 10_000
 MAX_PAGING_RESTARTS = 3
+# A continuation after a throttled Get* waits this long (SQS DelaySeconds, at most 900).
+THROTTLED_DELAY_S = 60
 
 
 @dataclass(frozen=True)
@@ -350,6 +353,15 @@ def _archive_stream(
             _restart(stream)
             services.registry.save_checkpoint(vid, owner, checkpoint, CLAIM_LEASE_S)
             continue
+        except RetryLaterError as exc:
+            # Get* throttled beyond botocore's retries: continue after a pause instead of failing the
+            # message, which would wait out the queue's visibility timeout and count towards the DLQ.
+            if _hand_off(
+                vid, owner, checkpoint, services, f"{kind.value} page {stream.pages}", THROTTLED_DELAY_S
+            ):
+                logger.warning("Get* throttled", extra={"video_id": vid, "code": exc.code})
+                return False
+            raise
         except PermanentError as exc:
             # e.g. ResourceNotFoundException: Rekognition keeps results 7 days.
             _fail(vid, owner, f"the results of the {kind.value} job could not be read: {exc}", services)
@@ -376,8 +388,11 @@ def _restart(stream: StreamCheckpoint) -> None:
     stream.restarts += 1
 
 
-def _hand_off(vid: str, owner: str, checkpoint: Checkpoint, services: wiring.Services, at: str) -> bool:
-    """Save, give up the claim, and continue in a fresh invocation through the completion queue.
+def _hand_off(
+    vid: str, owner: str, checkpoint: Checkpoint, services: wiring.Services, at: str, delay_s: int = 0
+) -> bool:
+    """Save, give up the claim, and continue in a fresh invocation through the completion queue
+    (after `delay_s`, for a throttled Get*).
 
     False (and the work goes on here) when no completion queue is configured: better to try to
     finish in this invocation than to stop a video for good.
@@ -391,11 +406,13 @@ def _hand_off(vid: str, owner: str, checkpoint: Checkpoint, services: wiring.Ser
     # Release first, then send: if sending fails, this message fails and its retry claims again;
     # the other order could leave a continuation waiting on a claim nobody releases.
     services.registry.release_claim(vid, owner)
-    services.clients.sqs.send_message(QueueUrl=queue_url, MessageBody=continuation_body(vid))
+    services.clients.sqs.send_message(
+        QueueUrl=queue_url, MessageBody=continuation_body(vid), DelaySeconds=delay_s
+    )
     metrics.add_metric(name="AggregationContinuations", unit=MetricUnit.Count, value=1)
     logger.info(
         "time low: continuing in a fresh invocation",
-        extra={"video_id": vid, "at": at, "continuations": checkpoint.continuations},
+        extra={"video_id": vid, "at": at, "continuations": checkpoint.continuations, "delay_s": delay_s},
     )
     return True
 

@@ -137,6 +137,7 @@ class Pipeline:
     topic_arn: str
     visibility_changes: list[int] = field(default_factory=list)
     sent_to_completion: list[str] = field(default_factory=list)
+    delays: list[int] = field(default_factory=list)
     _failed: dict[str, list[str]] = field(default_factory=dict)
     _job_counter: int = 0
 
@@ -396,6 +397,7 @@ def build_pipeline(**overrides: Any) -> Pipeline:
     def spy_send(params: dict[str, Any], **_: Any) -> None:
         if params.get("QueueUrl") == completion_url:
             pipeline.sent_to_completion.append(params["MessageBody"])
+            pipeline.delays.append(int(params.get("DelaySeconds", 0)))
 
     sqs.meta.events.register("provide-client-params.sqs.ChangeMessageVisibility", spy_visibility)
     sqs.meta.events.register("provide-client-params.sqs.SendMessage", spy_send)

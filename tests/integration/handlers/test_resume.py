@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
 from displaysense.domain.video import JobKind, VideoStatus
 from displaysense.handlers import results
 from displaysense.resources import COMPLETION_QUEUE
@@ -102,12 +103,24 @@ def test_crash_while_writing_metrics_then_retry_gives_the_same_numbers(
 
 def test_an_error_mid_aggregation_releases_the_claim_for_the_retry(pipeline: Pipeline, scene: Scene) -> None:
     upload, jobs = analyzing(pipeline)
-    pipeline.expect_pages(JobKind.FACES, jobs[JobKind.FACES], scene.faces[:2])
-    pipeline.stubber.add_client_error(
-        "get_face_detection", service_error_code="InternalServerError", http_status_code=500
-    )
+    pipeline.expect_pages(JobKind.FACES, jobs[JobKind.FACES], scene.faces[:3])
+    archive = pipeline.services.archive
+    original = archive.put_page
+    puts = 0
+
+    def refuse_third(*args: Any) -> str:
+        nonlocal puts
+        puts += 1
+        if puts == 3:
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Reduce your request rate"}}, "PutObject"
+            )
+        return original(*args)
+
+    archive.put_page = refuse_third  # type: ignore[method-assign]
     complete_both(pipeline, upload, jobs)
     answers = pipeline.deliver("completion")
+    archive.put_page = original  # type: ignore[method-assign]
     assert any(a and a["batchItemFailures"] for a in answers)
     claim = pipeline.services.registry.get_claim(upload.video_id)
     assert claim is not None and claim.owner == ""  # released: the retry need not wait for the lease
@@ -231,4 +244,27 @@ def test_without_a_completion_queue_it_goes_on_in_the_same_invocation(
     answers = pipeline.deliver("completion", budget(pipeline, per_get_ms=90_000))
     assert all(a == {"batchItemFailures": []} for a in answers)
     assert pipeline.sent_to_completion == []
+    assert_clean_run(pipeline, upload, scene)
+
+
+def test_a_throttled_page_continues_after_a_pause(pipeline: Pipeline, scene: Scene) -> None:
+    upload, jobs = analyzing(pipeline)
+    pipeline.expect_pages(JobKind.FACES, jobs[JobKind.FACES], scene.faces[:2])
+    pipeline.stubber.add_client_error(
+        "get_face_detection",
+        service_error_code="ProvisionedThroughputExceededException",
+        http_status_code=400,
+    )
+    complete_both(pipeline, upload, jobs)
+    assert all(a == {"batchItemFailures": []} for a in pipeline.deliver("completion"))
+    assert pipeline.delays == [results.THROTTLED_DELAY_S]  # a delayed continuation, not a failure
+    video = pipeline.services.registry.get(upload.video_id)
+    assert video is not None and video.status is VideoStatus.ANALYZING
+
+    # The delay passes (moto keeps DelaySeconds in real time: send the continuation again).
+    pipeline.sqs.purge_queue(QueueUrl=pipeline.completion_url)
+    pipeline.sqs.send_message(QueueUrl=pipeline.completion_url, MessageBody=pipeline.sent_to_completion[0])
+    pipeline.expect_pages(JobKind.FACES, jobs[JobKind.FACES], scene.faces, first=2)
+    pipeline.expect_pages(JobKind.LABELS, jobs[JobKind.LABELS], scene.labels)
+    assert all(a == {"batchItemFailures": []} for a in pipeline.deliver("completion"))
     assert_clean_run(pipeline, upload, scene)
