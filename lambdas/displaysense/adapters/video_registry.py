@@ -510,15 +510,21 @@ class VideoRegistry:
             answer = self._table.update_item(
                 Key={"pk": video_pk(video_id), "sk": VIDEO_SK},
                 UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="attribute_exists(jobs.#k)",
+                # A duplicate completion writes nothing (not even updated_at).
+                ConditionExpression=(
+                    "attribute_exists(jobs.#k) AND (attribute_not_exists(jobs.#k.#st) OR jobs.#k.#st <> :st)"
+                ),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if is_conditional_failure(exc):
+            if not is_conditional_failure(exc):
+                raise
+            current = self.get(video_id)
+            if current is None or kind not in current.jobs:
                 return None
-            raise
+            return current
         return video_from_item(answer["Attributes"])
 
     # ---- aggregation claim ------------------------------------------------------------------

@@ -32,9 +32,14 @@ def test_every_delivery_twice_starts_each_job_once_and_counts_once(pipeline: Pip
     assert_clean_run(pipeline, upload, scene)
     assert pipeline.camera_counts("store-1", "cam-1") == {"SUCCEEDED": 1}
 
-    # The same object version delivered again, after the analysis: nothing is started or counted.
+    # The same object version delivered again, and a late duplicate completion, after the
+    # analysis: nothing is started, counted or even touched.
+    before = pipeline.items(f"VIDEO#{upload.video_id}")
     pipeline.notify(upload)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
+    pipeline.complete(upload, JobKind.FACES, jobs[JobKind.FACES])
+    assert pipeline.deliver("completion") == [{"batchItemFailures": []}]
+    assert pipeline.items(f"VIDEO#{upload.video_id}") == before
     assert pipeline.camera_counts("store-1", "cam-1") == {"SUCCEEDED": 1}
 
 
