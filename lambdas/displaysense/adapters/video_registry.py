@@ -264,6 +264,11 @@ class VideoRegistry:
         if etag:
             item["etag"] = etag
         item["status_changed_at"] = video.updated_at
+        if time_known:
+            # Before the transaction and outside it on purpose: a minimum and a maximum are
+            # idempotent, so a crash after this write is repaired by the retry, which finds no video
+            # and registers it; a condition on them inside the transaction would cancel the count.
+            self._widen_bounds(video.store, video.camera, video.recorded_at)
         created = self._transact_or_conditional(
             [
                 {
@@ -276,10 +281,6 @@ class VideoRegistry:
                 self._camera_update(video.store, video.camera, None, video.status),
             ]
         )
-        if time_known:
-            # Outside the transaction on purpose: min/max are idempotent, so a retry converges, and
-            # a condition on them inside the transaction would cancel the count with them.
-            self._widen_bounds(video.store, video.camera, video.recorded_at)
         if created:
             return video_from_item(item), True
         stored = self.get(video.video_id)
