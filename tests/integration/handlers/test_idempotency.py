@@ -148,3 +148,25 @@ def test_completions_before_the_ingest_retry(pipeline: Pipeline, scene: Scene) -
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]  # no Start*: nothing stubbed
     assert_clean_run(pipeline, upload, scene)
     assert pipeline.camera_counts("store-1", "cam-1") == {"SUCCEEDED": 1}
+
+
+def test_a_crash_while_registering_is_repaired_by_the_retry(pipeline: Pipeline) -> None:
+    upload = pipeline.upload()
+    pipeline.notify(upload)
+    registry = pipeline.services.registry
+    original = registry._transact_or_conditional
+
+    def die(*_: object) -> bool:
+        raise LambdaCrash
+
+    registry._transact_or_conditional = die  # type: ignore[method-assign]
+    assert pipeline.deliver("ingest") == [None]
+    registry._transact_or_conditional = original  # type: ignore[method-assign]
+    assert registry.get(upload.video_id) is None
+
+    pipeline.redeliver("ingest")
+    pipeline.expect_starts(upload)
+    assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
+    [camera] = registry.list_cameras()
+    assert camera.counts["ANALYZING"] == 1 and sum(camera.counts.values()) == 1
+    assert (camera.first_recorded_at, camera.last_recorded_at) == ("2026-11-24T11:58:30Z",) * 2
