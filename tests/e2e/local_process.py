@@ -41,7 +41,7 @@ class LocalMode:
                 str(self.drop_dir),
                 "--api-key",
                 self.api_key,
-            ],  # fmt: skip
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -90,7 +90,7 @@ class LocalMode:
 
     def wait_for(
         self, store: str, key: str, statuses: tuple[str, ...] = FINAL, timeout_s: float = 300.0
-    ) -> dict:
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         last = None
         while time.monotonic() < deadline:

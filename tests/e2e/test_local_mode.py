@@ -93,7 +93,7 @@ def test_upload_through_the_api_with_the_upload_command(local: LocalMode) -> Non
             local.url,
             "--api-key",
             local.api_key,
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -127,7 +127,7 @@ def test_bad_uploads_are_kept_and_rejected_with_a_reason(local: LocalMode, folde
             local.url,
             "--api-key",
             local.api_key,
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=60,
