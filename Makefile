@@ -22,7 +22,7 @@ $(STAMP): requirements.txt local/requirements-vision.txt local/requirements-mode
 	touch $@
 
 demo: setup
-	$(BIN)/displaysense analyze-results --labels tests/fixtures/rekognition/demo/labels --faces tests/fixtures/rekognition/demo/faces --recorded-at 2026-11-24T14:00:00Z
+	$(BIN)/displaysense demo
 
 lint: setup
 	$(BIN)/ruff check .
@@ -43,6 +43,7 @@ test: lint typecheck browser
 bench: setup
 	$(PY) -m bench.bench_engine
 	$(PY) -m bench.bench_standin
+	$(PY) -m bench.bench_local_mode
 	$(PY) -m bench.bench_api
 
 clean:

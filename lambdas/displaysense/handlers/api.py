@@ -28,9 +28,6 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from displaysense.adapters.aws import AwsClients
-from displaysense.adapters.metrics_store import MetricsStore
-from displaysense.adapters.video_registry import VideoRegistry
 from displaysense.api import static
 from displaysense.api.compare import SIDE_SYNTAX
 from displaysense.api.errors import ApiError, shown
@@ -51,7 +48,7 @@ from displaysense.api.models import (
 )
 from displaysense.api.presign import S3Presigner
 from displaysense.api.service import ApiService
-from displaysense.config import ServiceSettings
+from displaysense.handlers import wiring
 
 logger = Logger(service="displaysense-api")
 
@@ -474,13 +471,12 @@ def _base_path(app: APIGatewayRestResolver) -> str:
     return "/"
 
 
-def _default_service() -> ApiService:
-    settings = ServiceSettings.from_env()
-    clients = AwsClients(settings.table_name)
+def _service_of(services: wiring.Services) -> ApiService:
+    settings = services.settings
     return ApiService(
-        videos=VideoRegistry(clients.table),
-        buckets=MetricsStore(clients.table),
-        presigner=S3Presigner(clients.s3, settings.bucket_name),
+        videos=services.registry,
+        buckets=services.metrics_store,
+        presigner=S3Presigner(services.clients.s3, settings.bucket_name),
         max_video_bytes=settings.max_video_bytes,
         upload_url_ttl_s=settings.upload_url_ttl_s,
     )
@@ -491,10 +487,15 @@ def _cors_from_env() -> tuple[str, ...]:
 
 
 _app: APIGatewayRestResolver | None = None
+_app_services: wiring.Services | None = None
 
 
 def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
-    global _app  # noqa: PLW0603 - one resolver per Lambda container, built at the first request
-    if _app is None:
-        _app = create_app(_default_service, cors_origins=_cors_from_env())
+    """One resolver per Lambda container, built at the first request on the process's services
+    (`wiring`); rebuilt only when those are replaced (tests, local mode restarted in-process)."""
+    global _app, _app_services  # noqa: PLW0603
+    services = wiring.services()
+    if _app is None or _app_services is not services:
+        _app = create_app(lambda: _service_of(services), cors_origins=_cors_from_env())
+        _app_services = services
     return _app.resolve(event, context)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class LocalDeployment:
                 log.exception("stopping %s failed", type(part).__name__)
         self._parts.clear()
         if self._log_stream is not None:
+            _log_to(sys.stderr)
             self._log_stream.close()
             self._log_stream = None
 
@@ -317,10 +319,24 @@ def _log_to(stream: Any) -> None:
         own.addHandler(handler)
         own.setLevel(logging.INFO)
         own.propagate = False
-    for name in ("displaysense", "displaysense-api"):
+    for name in ("displaysense_local", "displaysense", "displaysense-api"):
         for existing in logging.getLogger(name).handlers:
             if isinstance(existing, logging.StreamHandler) and not isinstance(existing, logging.FileHandler):
-                existing.setStream(stream)
+                # Assigned, not setStream(): the previous stream may be a closed log of an
+                # earlier local mode in this process, which setStream would try to flush.
+                with _handler_lock(existing):
+                    existing.stream = stream
+
+
+class _handler_lock:
+    def __init__(self, handler: logging.Handler) -> None:
+        self.handler = handler
+
+    def __enter__(self) -> None:
+        self.handler.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.handler.release()
 
 
 def copy_sample(drop_dir: Path, store: str, camera: str, recorded_at: str) -> Path:

@@ -170,6 +170,7 @@ class AwsEmulator:
         from moto.core.base_backend import BackendDict
 
         if not self.state_file.exists():
+            BackendDict.reset()  # an earlier emulator in this process must not leak into this one
             return False
         try:
             state = pickle.loads(self.state_file.read_bytes())  # noqa: S301 - written by this program
