@@ -42,6 +42,7 @@ class ApiConstruct(Construct):
             "Function",
             API_FUNCTION,
             description="DisplaySense API: metrics, videos, uploads, A/B comparison, dashboard",
+            time_zones=True,  # metrics in a store's time zone (tz=)
             wildcards=[
                 (
                     bucket_prefix(UPLOADS_PREFIX),

@@ -87,6 +87,16 @@ class IngestConstruct(Construct):
                 resources=[storage.uploads_arn],
             )
         )
+        # Without ListBucket, S3 answers a HEAD on a deleted upload with 403 instead of 404, and the
+        # handler could not tell "gone, nothing to do" from a real denial; limited to uploads/.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="SeeMissingUploads",
+                actions=["s3:ListBucket"],
+                resources=[storage.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}},
+            )
+        )
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 sid="StartRekognitionJobs",

@@ -7,11 +7,13 @@ pydantic with the official Powertools layer.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, cast
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import tzdata
+from aws_cdk import Duration, RemovalPolicy, Stack, Stage
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -93,6 +95,15 @@ class LambdaPackage(Construct):
         self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "PowertoolsLayer", self.powertools_layer_arn
         )
+        self.time_zone_layer = lambda_.LayerVersion(
+            self,
+            "TimeZoneLayer",
+            code=lambda_.Code.from_asset(str(_time_zone_layer_source(_assembly_dir(self)))),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=f"IANA time zones (tzdata {tzdata.IANA_VERSION}) for zoneinfo",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
 
     def function(
         self,
@@ -103,10 +114,12 @@ class LambdaPackage(Construct):
         description: str,
         extra_environment: dict[str, str] | None = None,
         wildcards: Sequence[Wildcard] = (),
+        time_zones: bool = False,
     ) -> lambda_.Function:
         """A function with its own role (logs and X-Ray only, callers grant the rest) and log group.
 
-        `wildcards` justifies, finding by finding, the wildcard resources the caller's grants add.
+        `wildcards` justifies, finding by finding, the wildcard resources the caller's grants add;
+        `time_zones` adds the tzdata layer for code that converts times to named zones.
         """
         log_group = logs.LogGroup(scope, f"{construct_id}Logs", removal_policy=self._removal_policy)
         # RetentionDays is an enum of names; the validated number goes straight into the template.
@@ -143,7 +156,7 @@ class LambdaPackage(Construct):
             architecture=ARCHITECTURE,
             memory_size=definition.memory_mb,
             timeout=Duration.seconds(definition.timeout_s),
-            layers=[self.powertools_layer],
+            layers=[self.powertools_layer, *([self.time_zone_layer] if time_zones else [])],
             environment=environment,
             role=role,
             log_group=log_group,
@@ -175,3 +188,22 @@ class LambdaPackage(Construct):
             ],
         )
         return function
+
+
+def _assembly_dir(scope: Construct) -> str:
+    stage = Stage.of(scope)
+    if stage is None:
+        raise RuntimeError("the Lambda package must be part of a CDK app")
+    return stage.outdir
+
+
+def _time_zone_layer_source(outdir: str) -> Path:
+    """The installed `tzdata` package laid out as a Python layer (`python/tzdata/...`), staged in
+    the cloud assembly folder. A copy of files already on disk: no Docker, no network, and the
+    same bytes (so the same asset hash) on every synth with the pinned tzdata."""
+    source = Path(tzdata.__file__).parent
+    target = Path(outdir) / ".layer-sources" / f"tzdata-{tzdata.IANA_VERSION}"
+    package = target / "python" / "tzdata"
+    if not package.exists():
+        shutil.copytree(source, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
