@@ -46,30 +46,7 @@ START = 1_788_220_800  # 2026-09-01T00:00:00Z
 
 
 def create_table() -> Any:
-    dynamodb = boto3.resource("dynamodb")
-    keys = {TABLE.partition_key, TABLE.sort_key}
-    for index in TABLE.indexes:
-        keys |= {index.partition_key, index.sort_key}
-    return dynamodb.create_table(
-        TableName=TABLE_NAME,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in sorted(keys)],
-        KeySchema=[
-            {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
-            {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": i.name,
-                "KeySchema": [
-                    {"AttributeName": i.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": i.sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for i in TABLE.indexes
-        ],
-    )
+    return boto3.resource("dynamodb").create_table(**TABLE.create_table_request(TABLE_NAME))
 
 
 def hour_counters(n: int) -> Counters:

@@ -8,6 +8,7 @@ synthesized template against this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # S3 key prefixes of the one bucket.
 UPLOADS_PREFIX = "uploads/"
@@ -27,6 +28,34 @@ class TableDefinition:
     sort_key: str
     indexes: tuple[IndexDefinition, ...]
     ttl_attribute: str
+
+    def create_table_request(self, name: str) -> dict[str, Any]:
+        """The DynamoDB CreateTable parameters of this table (on demand, every index projecting
+        all attributes), for the emulator of local mode and for tests: the same table the stack
+        builds."""
+        keys = {self.partition_key, self.sort_key}
+        for index in self.indexes:
+            keys |= {index.partition_key, index.sort_key}
+        return {
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k in sorted(keys)],
+            "KeySchema": [
+                {"AttributeName": self.partition_key, "KeyType": "HASH"},
+                {"AttributeName": self.sort_key, "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [
+                        {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                        {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in self.indexes
+            ],
+        }
 
 
 # One table, string keys everywhere (item layouts are documented in docs/architecture.md):

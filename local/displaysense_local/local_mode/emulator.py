@@ -330,29 +330,7 @@ def _may_change_state(environ: dict[str, Any], body: list[bytes]) -> bool:
 
 
 def _create_table(dynamodb: Any, name: str) -> None:
-    keys = {TABLE.partition_key, TABLE.sort_key}
-    for index in TABLE.indexes:
-        keys |= {index.partition_key, index.sort_key}
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in sorted(keys)],
-        KeySchema=[
-            {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
-            {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in TABLE.indexes
-        ],
-    )
+    dynamodb.create_table(**TABLE.create_table_request(name))
     dynamodb.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute}
     )

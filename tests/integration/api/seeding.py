@@ -26,30 +26,7 @@ JOBS = (JobKind.LABELS, JobKind.FACES)
 
 def create_table(name: str) -> Any:
     """The table of resources.TABLE in the current (moto) DynamoDB."""
-    dynamodb = boto3.resource("dynamodb")
-    keys = {TABLE.partition_key, TABLE.sort_key}
-    for index in TABLE.indexes:
-        keys |= {index.partition_key, index.sort_key}
-    return dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in sorted(keys)],
-        KeySchema=[
-            {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
-            {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in TABLE.indexes
-        ],
-    )
+    return boto3.resource("dynamodb").create_table(**TABLE.create_table_request(name))
 
 
 @dataclass

@@ -319,29 +319,7 @@ def recorded_at_of(key: str) -> str:
 
 
 def create_table(client: Any) -> None:
-    names = {TABLE.partition_key, TABLE.sort_key}
-    for index in TABLE.indexes:
-        names |= {index.partition_key, index.sort_key}
-    client.create_table(
-        TableName=TABLE_NAME,
-        KeySchema=[
-            {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
-            {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in sorted(names)],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in TABLE.indexes
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**TABLE.create_table_request(TABLE_NAME))
 
 
 def build_pipeline(**overrides: Any) -> Pipeline:
