@@ -37,7 +37,12 @@ def parse_iso(text: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise TimeFormatError(f"{text!r} has no time zone: add Z for UTC or an offset such as +01:00")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00 is a valid ISO 8601 text whose UTC
+        # instant falls outside the years datetime holds: a bad time, not a crash of the caller.
+        raise TimeFormatError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def epoch_s(moment: datetime) -> int:
