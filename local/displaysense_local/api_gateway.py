@@ -31,6 +31,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from displaysense.resources import API_FUNCTION
+
+from displaysense_local.lambda_context import LambdaContext
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 Reply = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
 
@@ -41,24 +45,6 @@ CORS_HEADERS = ("Content-Type", "Authorization", "X-Api-Key", "X-Amz-Date", "X-A
 CORS_METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway payload limit
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda synchronous response limit
-
-
-class _LambdaContext:
-    """The attributes Powertools and loggers read from a Lambda context."""
-
-    function_name = "displaysense-api-local"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:displaysense-api-local"
-    memory_limit_in_mb = 1024
-    log_group_name = "/aws/lambda/displaysense-api-local"
-    log_stream_name = "local"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 29
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def rest_event(
@@ -207,7 +193,7 @@ class LocalApiGateway:
         )
         try:
             with self._lock:
-                answer = self.handler(event, _LambdaContext())
+                answer = self.handler(event, LambdaContext(API_FUNCTION))
             return self._proxy_response(answer)
         except Exception:  # the Lambda failed: API Gateway says 502 and nothing more
             return self._gateway_error(502, "Internal server error")

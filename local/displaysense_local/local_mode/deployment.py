@@ -249,7 +249,7 @@ class _Every:
 def _watchdog(handler: Any, lock: threading.Lock) -> None:
     from displaysense.resources import FunctionDefinition
 
-    from displaysense_local.local_mode.event_sources import LambdaContext
+    from displaysense_local.lambda_context import LambdaContext
 
     with lock:
         handler(

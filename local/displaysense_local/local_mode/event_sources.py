@@ -15,33 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from displaysense.resources import FunctionDefinition, QueueDefinition
 
+from displaysense_local.lambda_context import LambdaContext
+
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("displaysense_local")
-
-
-class LambdaContext:
-    """The attributes Powertools and the handlers read from a Lambda context."""
-
-    function_version = "$LATEST"
-    log_stream_name = "local"
-
-    def __init__(self, function: FunctionDefinition) -> None:
-        self.function_name = f"displaysense-{function.name}-local"
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
-        self.memory_limit_in_mb = function.memory_mb
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + function.timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
