@@ -8,6 +8,7 @@ API Gateway's job (API key with a usage plan, or IAM), not this handler's.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -419,6 +420,13 @@ def _add_error_handlers(app: APIGatewayRestResolver, routes: list[tuple[re.Patte
     def too_deep(exc: RecursionError) -> Response[str]:
         return _error(400, "body", "the body is nested too deeply")
 
+    def undecodable(exc: UnicodeDecodeError) -> Response[str]:
+        # Powertools decodes the body as UTF-8 before parsing it as JSON; bytes that are not UTF-8
+        # are the client's bad JSON (RFC 8259 requires UTF-8), any other decoding error is ours.
+        if not _body_is_utf8(app.current_event.body, app.current_event.is_base64_encoded):
+            return _error(400, "body", "the body is not valid JSON (its bytes are not UTF-8)")
+        return internal(exc)
+
     def unknown_route(exc: NotFoundError) -> Response[str]:
         path = app.current_event.path
         allowed = sorted({method for rule, method in routes if rule.match(path)})
@@ -455,10 +463,21 @@ def _add_error_handlers(app: APIGatewayRestResolver, routes: list[tuple[re.Patte
     app.exception_handler(RequestValidationError)(validation_error)
     app.exception_handler(RequestUnsupportedContentType)(unsupported_type)
     app.exception_handler(RecursionError)(too_deep)
+    app.exception_handler(UnicodeDecodeError)(undecodable)
     app.exception_handler(NotFoundError)(unknown_route)
     app.exception_handler(ClientError)(aws_error)
     app.exception_handler(BotoCoreError)(aws_unreachable)
     app.exception_handler(Exception)(internal)
+
+
+def _body_is_utf8(body: str | None, base64_encoded: bool | None) -> bool:
+    if not body or not base64_encoded:
+        return True  # a str body arrived as text, so it was UTF-8 already
+    try:
+        base64.b64decode(body).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _base_path(app: APIGatewayRestResolver) -> str:

@@ -1,0 +1,34 @@
+"""Regressions found by schemathesis and the bad-input corpus (tests/e2e/test_schemathesis.py,
+tests/integration/bad_input/): each answered 5xx or a wrong status before its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.api.conftest import Api
+
+JSON = [("Content-Type", "application/json")]
+UPLOAD = {
+    "store": "store-1",
+    "camera": "cam-1",
+    "recorded_at": "2026-11-24T14:00:00Z",
+    "content_type": "video/mp4",
+    "size": 1000,
+}
+
+
+@pytest.mark.parametrize("body", [b"O!\xff\xfe\xfdc", b'{"store": "\xe9"}', b"\x80"])
+def test_a_body_that_is_not_utf8_is_bad_json_not_a_server_error(api: Api, body: bytes) -> None:
+    answer = api.call("POST", "/uploads", headers=JSON, body=body)
+    assert answer.status == 400, answer.body
+    assert answer.json()["error"]["parameter"] == "body"
+    assert "UTF-8" in answer.json()["error"]["message"]
+
+
+def test_an_extreme_recorded_at_is_refused_with_422(api: Api) -> None:
+    body = json.dumps({**UPLOAD, "recorded_at": "0001-01-01T00:00:00+01:00"}).encode()
+    answer = api.call("POST", "/uploads", headers=JSON, body=body)
+    assert answer.status == 422, answer.body
+    assert answer.json()["error"]["parameter"] == "recorded_at"
