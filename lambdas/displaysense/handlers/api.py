@@ -153,11 +153,14 @@ def create_app(
     )
     app = APIGatewayRestResolver(cors=cors, enable_validation=True)
     service = cache(service_factory)
-    # (rule as a regex, method) of every route, for 405 and its Allow header.
+    # (rule as a regex, method) of every route, for 405 and its Allow header. Path parameters are
+    # named groups matching any segment: wider than Powertools' own, so that a segment the router
+    # refuses (e.g. '§' or '"') is recognised as a bad parameter of a known route.
     routes: list[tuple[re.Pattern[str], str]] = []
 
     def register(method: str, rule: str) -> None:
-        routes.append((re.compile("^" + re.sub(r"<\w+>", "[^/]+", rule) + "/?$"), method))
+        pattern = re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", rule)
+        routes.append((re.compile("^" + pattern + "/?$"), method))
 
     _add_pages(app, register)
     _add_data_routes(app, register, service)
@@ -429,7 +432,14 @@ def _add_error_handlers(app: APIGatewayRestResolver, routes: list[tuple[re.Patte
 
     def unknown_route(exc: NotFoundError) -> Response[str]:
         path = app.current_event.path
-        allowed = sorted({method for rule, method in routes if rule.match(path)})
+        method = app.current_event.http_method
+        allowed = sorted({m for rule, m in routes if rule.match(path)})
+        if method in allowed:
+            # The route exists with this method, so Powertools' router refused a path parameter's
+            # characters: a malformed parameter (400, as validation answers), not a wrong method.
+            found = next(match for rule, m in routes if m == method and (match := rule.match(path)))
+            name, value = next(iter(found.groupdict().items()), ("path", path))
+            return _error(400, name, f"{shown(value)} is not a valid {name}: see /docs")
         if allowed:
             return _json(
                 ApiError(

@@ -32,3 +32,27 @@ def test_an_extreme_recorded_at_is_refused_with_422(api: Api) -> None:
     answer = api.call("POST", "/uploads", headers=JSON, body=body)
     assert answer.status == 422, answer.body
     assert answer.json()["error"]["parameter"] == "recorded_at"
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/stores/§/metrics", "store"),
+        ('/stores/a"b/metrics', "store"),
+        ("/stores/a#b/metrics", "store"),
+        ("/videos/§", "video_id"),
+        ("/videos/`", "video_id"),
+    ],
+)
+def test_a_path_parameter_the_router_refuses_is_a_400_not_a_405(api: Api, path: str, parameter: str) -> None:
+    # Powertools' router does not match every character; the route still exists with GET, so
+    # "405, use GET" for a GET was wrong: the parameter is malformed.
+    answer = api.call("GET", path)
+    assert answer.status == 400, answer.body
+    assert "Allow" not in answer.headers
+    assert answer.json()["error"]["parameter"] == parameter
+
+
+def test_another_method_on_such_a_path_is_still_a_405(api: Api) -> None:
+    answer = api.call("DELETE", "/videos/§")
+    assert (answer.status, answer.headers["Allow"]) == (405, "GET")
