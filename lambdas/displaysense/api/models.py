@@ -26,6 +26,12 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class GatewayRefusal(BaseModel):
+    """API Gateway's own answer to a request without a valid API key; the handler never sees it."""
+
+    message: str = Field(description="Forbidden")
+
+
 class UploadBody(BaseModel):
     """A recording a client is about to upload."""
 

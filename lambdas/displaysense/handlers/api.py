@@ -38,6 +38,7 @@ from displaysense.api.models import (
     VIDEO_ID_PATTERN,
     ComparisonDocument,
     ErrorBody,
+    GatewayRefusal,
     Granularity,
     MetricsDocument,
     Status,
@@ -89,7 +90,16 @@ def _errors_doc(*statuses: int) -> dict[int, OpenAPIResponse]:
         415: "the content type is not accepted",
         422: "parameters are well-formed but do not fit together",
     }
-    return {s: {"description": texts[s], "content": {JSON: {"model": ErrorBody}}} for s in (400, *statuses)}
+    documented: dict[int, OpenAPIResponse] = {
+        s: {"description": texts[s], "content": {JSON: {"model": ErrorBody}}} for s in (400, *statuses)
+    }
+    # Every data route is behind the API key: API Gateway refuses a request without a valid one
+    # before this handler runs, in its own shape. Documented so clients (and schema checks) know it.
+    documented[403] = {
+        "description": "no or wrong API key (answered by API Gateway)",
+        "content": {JSON: {"model": GatewayRefusal}},
+    }
+    return documented
 
 
 def _ok_doc(model: type, description: str, *, csv: bool = False) -> dict[int, OpenAPIResponse]:

@@ -56,3 +56,15 @@ def test_a_path_parameter_the_router_refuses_is_a_400_not_a_405(api: Api, path: 
 def test_another_method_on_such_a_path_is_still_a_405(api: Api) -> None:
     answer = api.call("DELETE", "/videos/§")
     assert (answer.status, answer.headers["Allow"]) == (405, "GET")
+
+
+def test_the_spec_documents_the_gateways_403_on_every_data_route(api: Api) -> None:
+    document = api.call("GET", "/openapi.json").json()
+    operations = [(path, op) for path, item in document["paths"].items() for op in item.values()]
+    # GET /stores, /stores/{store}/metrics, /videos, /videos/{video_id}, /compare; POST /uploads
+    assert len(operations) == 6
+    for path, operation in operations:
+        refused = operation["responses"]["403"]["content"]["application/json"]["schema"]
+        assert refused == {"$ref": "#/components/schemas/GatewayRefusal"}, path
+    assert document["components"]["schemas"]["GatewayRefusal"]["required"] == ["message"]
+    assert document["security"] == [{"apiKey": []}]
