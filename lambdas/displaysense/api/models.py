@@ -37,13 +37,17 @@ class UploadBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_max_length=256)
 
-    store: str = Field(description="store id: 1–64 of a-z, 0-9, '-', starting with a letter or digit")
-    camera: str = Field(description="camera id, same rules as store")
+    store: str = Field(
+        description="store id: 1–64 of a-z, 0-9, '-', starting with a letter or digit", examples=["store-001"]
+    )
+    camera: str = Field(description="camera id, same rules as store", examples=["cam-01"])
     recorded_at: str = Field(
         description="UTC start of the recording, ISO 8601", examples=["2026-11-24T14:00:00Z"]
     )
     content_type: str = Field(description="video/mp4 or video/quicktime", examples=["video/mp4"])
-    size: int = Field(description="bytes of the file (at most DS_MAX_VIDEO_BYTES)", ge=0, le=2**53)
+    size: int = Field(
+        description="bytes of the file (at most DS_MAX_VIDEO_BYTES)", ge=0, le=2**53, examples=[52428800]
+    )
 
 
 class UploadTicket(BaseModel):

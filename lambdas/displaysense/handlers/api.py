@@ -276,9 +276,16 @@ def _add_data_routes(
         responses={**_ok_doc(MetricsDocument, "totals and series", csv=True), **_errors_doc(404, 422)},
     )
     def store_metrics(
-        store: Annotated[str, Path(pattern=STORE_PATTERN, description=f"store id: {_ID_DOC}")],
+        store: Annotated[
+            str, Path(pattern=STORE_PATTERN, description=f"store id: {_ID_DOC}", examples=["store-001"])
+        ],
         camera: Annotated[
-            str | None, Query(pattern=STORE_PATTERN, description="one camera of the store (default: all)")
+            str | None,
+            Query(
+                pattern=STORE_PATTERN,
+                description="one camera of the store (default: all)",
+                examples=["cam-01"],
+            ),
         ] = None,
         start: Annotated[
             str | None,
@@ -402,8 +409,12 @@ def _add_data_routes(
         responses={**_ok_doc(ComparisonDocument, "the comparison"), **_errors_doc(404, 422)},
     )
     def compare(
-        a: Annotated[str, Query(max_length=200, description=f"side A: {SIDE_SYNTAX}")],
-        b: Annotated[str, Query(max_length=200, description=f"side B: {SIDE_SYNTAX}")],
+        a: Annotated[
+            str, Query(max_length=200, description=f"side A: {SIDE_SYNTAX}", examples=["store-001/cam-01"])
+        ],
+        b: Annotated[
+            str, Query(max_length=200, description=f"side B: {SIDE_SYNTAX}", examples=["store-001/cam-02"])
+        ],
         start: Annotated[
             str | None, Query(alias="from", max_length=64, description="default period start")
         ] = None,
