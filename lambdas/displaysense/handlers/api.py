@@ -65,6 +65,8 @@ JSON = "application/json"
 CSV = "text/csv"
 _THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _ID_DOC = "1–64 of a-z, 0-9 and '-', starting with a letter or digit (or _unassigned)"
+# Body types Powertools parses as forms (no route of this API takes one).
+_FORM_TYPES = ("multipart/", "application/x-www-form-urlencoded")
 
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response[str]:
@@ -441,6 +443,14 @@ def _add_error_handlers(app: APIGatewayRestResolver, routes: list[tuple[re.Patte
     def unsupported_type(exc: RequestUnsupportedContentType) -> Response[str]:
         return _error(415, "Content-Type", "send the body as application/json")
 
+    def bad_value(exc: ValueError) -> Response[str]:
+        # Powertools parses form bodies itself and raises a bare ValueError for a multipart type
+        # without a boundary: the client's wrong Content-Type. Any other ValueError is a bug.
+        content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
+        if content_type.startswith(_FORM_TYPES):
+            return _error(415, "Content-Type", "send the body as application/json")
+        return internal(exc)
+
     def too_deep(exc: RecursionError) -> Response[str]:
         return _error(400, "body", "the body is nested too deeply")
 
@@ -495,6 +505,7 @@ def _add_error_handlers(app: APIGatewayRestResolver, routes: list[tuple[re.Patte
     app.exception_handler(RequestUnsupportedContentType)(unsupported_type)
     app.exception_handler(RecursionError)(too_deep)
     app.exception_handler(UnicodeDecodeError)(undecodable)
+    app.exception_handler(ValueError)(bad_value)
     app.exception_handler(NotFoundError)(unknown_route)
     app.exception_handler(ClientError)(aws_error)
     app.exception_handler(BotoCoreError)(aws_unreachable)

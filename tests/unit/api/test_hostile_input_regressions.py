@@ -68,3 +68,13 @@ def test_the_spec_documents_the_gateways_403_on_every_data_route(api: Api) -> No
         assert refused == {"$ref": "#/components/schemas/GatewayRefusal"}, path
     assert document["components"]["schemas"]["GatewayRefusal"]["required"] == ["message"]
     assert document["security"] == [{"apiKey": []}]
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; charset=utf-8"])
+def test_a_multipart_type_without_a_boundary_is_a_415_not_a_500(api: Api, content_type: str) -> None:
+    # Powertools raises a bare ValueError while parsing such a body. Found by schemathesis.
+    answer = api.call(
+        "POST", "/uploads", headers=[("Content-Type", content_type)], body=json.dumps(UPLOAD).encode()
+    )
+    assert answer.status == 415, answer.body
+    assert answer.json()["error"]["parameter"] == "Content-Type"
