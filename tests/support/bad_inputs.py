@@ -311,6 +311,11 @@ class ApiCase:
     key: str = API_KEY
     message: str | None = None  # only for GATEWAY refusals
 
+    @property
+    def id(self) -> str:
+        """Unique in the corpus (names repeat across routes)."""
+        return f"{self.route}: {self.name}"
+
 
 def _json(value: object) -> bytes:
     return json.dumps(value).encode()
@@ -448,3 +453,7 @@ REQUESTS: tuple[ApiCase, ...] = (
     ApiCase("PUT on /videos", VIDEOS, "PUT", "/videos", 405, None, b"{}"),
 )
 # fmt: on
+
+# Results are looked up by these; a repeated one would make two cases share one answer.
+assert len({c.id for c in REQUESTS}) == len(REQUESTS), "ApiCase ids repeat"
+assert len({c.name for c in UPLOADS}) == len({c.key for c in UPLOADS}) == len(UPLOADS), "UploadCase repeats"

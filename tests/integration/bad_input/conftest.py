@@ -69,7 +69,7 @@ class CorpusRun:
     local: LocalDeployment
     before: Stored
     after: Stored
-    answers: dict[str, Answer]  # by ApiCase.name
+    answers: dict[str, Answer]  # by ApiCase.id
     videos: dict[str, list[Item]]  # by UploadCase.name: the new video items with its key
     dead_letters: dict[str, int]  # dead-letter queue -> messages
     handler_failures: dict[str, int]  # Lambda -> failed records and invocations
@@ -281,7 +281,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusRun]:
         for case in UPLOADS:
             _upload(local, case)
         answers = {
-            case.name: send(
+            case.id: send(
                 local,
                 case.method,
                 case.target,
