@@ -275,7 +275,7 @@ UPLOADS: tuple[UploadCase, ...] = (
                Outcome.FAILED, STORE, "cam-cut", ("ended FAILED", UNSUPPORTED)),
     UploadCase("MP4 with its moov box destroyed", BROKEN, f"uploads/{STORE}/cam-moov/{T}.mp4", CORRUPT_MP4,
                Outcome.FAILED, STORE, "cam-moov", ("ended FAILED", UNSUPPORTED)),
-    UploadCase("ftyp box only (28 bytes)", BROKEN, f"uploads/{STORE}/cam-ftyp/{T}.mp4", MP4_HEAD,
+    UploadCase("ftyp box only (32 bytes)", BROKEN, f"uploads/{STORE}/cam-ftyp/{T}.mp4", MP4_HEAD,
                Outcome.FAILED, STORE, "cam-ftyp", ("ended FAILED", UNSUPPORTED)),
     # Sizes
     _rejected("zero bytes", SIZES, f"uploads/{STORE}/cam-size/{T}.mp4", b"", (STORE, "cam-size"),
