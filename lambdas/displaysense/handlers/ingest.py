@@ -19,7 +19,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -53,6 +53,11 @@ QUOTA_BACKOFF_BASE_S = 60
 THROTTLE_BACKOFF_BASE_S = 10
 MAX_BACKOFF_S = 1800
 _MISSING_OBJECT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
+
+
+class UnreadableMessageError(ValueError):
+    """The message is not an S3 event this handler can read. Failing it (rather than dropping it)
+    keeps it: after the queue's maxReceiveCount it is in the dead-letter queue, which alarms."""
 
 
 class StartDeferredError(Exception):
@@ -110,21 +115,22 @@ def process_message(record: SQSRecord, services: wiring.Services) -> None:
     try:
         body = json.loads(record.body)
     except ValueError:
-        logger.error("ingest message is not JSON; dropped", extra={"message_id": record.message_id})
-        metrics.add_metric(name="UnreadableMessages", unit=MetricUnit.Count, value=1)
-        return
+        _unreadable(record, "ingest message is not JSON")
     if isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
         # S3 sends this once when the notification is configured; it names no object.
         logger.info("s3:TestEvent ignored", extra={"bucket": body.get("Bucket")})
         return
     records = body.get("Records") if isinstance(body, dict) else None
     if not isinstance(records, list):
-        logger.error("ingest message is not an S3 event; dropped", extra={"message_id": record.message_id})
-        metrics.add_metric(name="UnreadableMessages", unit=MetricUnit.Count, value=1)
-        return
+        _unreadable(record, "ingest message is not an S3 event")
     waiting: list[StartDeferredError] = []
+    unreadable = 0
     for entry in records:
-        obj = _s3_object(entry)
+        try:
+            obj = _s3_object(entry)
+        except UnreadableMessageError:
+            unreadable += 1  # the other records of the message go on
+            continue
         if obj is None:
             continue
         try:
@@ -132,6 +138,8 @@ def process_message(record: SQSRecord, services: wiring.Services) -> None:
         except StartDeferredError as exc:
             # The other records of the message go on; the retry finds them done.
             waiting.append(exc)
+    if unreadable and not waiting:
+        _unreadable(record, f"{unreadable} unreadable S3 record(s) (not an object, or no bucket or key)")
     if waiting:
         quota = any(e.quota for e in waiting)
         delay = backoff_s(int(record.attributes.approximate_receive_count or 1), quota=quota)
@@ -148,9 +156,16 @@ def process_message(record: SQSRecord, services: wiring.Services) -> None:
         raise waiting[0]
 
 
+def _unreadable(record: SQSRecord, what: str) -> NoReturn:
+    logger.error(f"{what}; left for the dead-letter queue", extra={"message_id": record.message_id})
+    metrics.add_metric(name="UnreadableMessages", unit=MetricUnit.Count, value=1)
+    raise UnreadableMessageError(what)
+
+
 def _s3_object(entry: Any) -> S3Object | None:
+    """The object an S3 record names; None for records of other events (ObjectRemoved, ...)."""
     if not isinstance(entry, dict):
-        return None
+        raise UnreadableMessageError("an S3 record is not an object")
     name = str(entry.get("eventName", ""))
     if not name.startswith("ObjectCreated"):
         logger.info("S3 event ignored", extra={"event_name": name})
@@ -159,8 +174,7 @@ def _s3_object(entry: Any) -> S3Object | None:
     raw = s3.get("object") or {}
     bucket = (s3.get("bucket") or {}).get("name")
     if not bucket or "key" not in raw:
-        logger.error("S3 record without bucket or key; ignored")
-        return None
+        raise UnreadableMessageError("S3 record without bucket or key")
     return S3Object(
         bucket=str(bucket),
         key=decode_event_key(str(raw["key"])),

@@ -92,6 +92,11 @@ class Continuation:
     video_id: str
 
 
+class UnreadableMessageError(ValueError):
+    """Neither a completion nor a continuation. Failing it (rather than dropping it) keeps it: after
+    the queue's maxReceiveCount it is in the dead-letter queue, which alarms."""
+
+
 class ContinueLaterError(Exception):
     """This message cannot be done now (another invocation holds the claim): retry it later."""
 
@@ -174,8 +179,12 @@ def process_message(record: SQSRecord, services: wiring.Services, budget: _Budge
     elif isinstance(parsed, Completion):
         handle_completion(parsed, services, budget)
     else:
-        logger.error("completion message not understood; dropped", extra={"message_id": record.message_id})
+        logger.error(
+            "completion message not understood; left for the dead-letter queue",
+            extra={"message_id": record.message_id},
+        )
         metrics.add_metric(name="UnreadableMessages", unit=MetricUnit.Count, value=1)
+        raise UnreadableMessageError("not a Rekognition completion or a continuation")
 
 
 def handle_completion(  # noqa: PLR0911 - each early return is one outcome of a completion

@@ -131,7 +131,7 @@ def test_test_events_and_foreign_records_are_ignored(pipeline: Pipeline) -> None
     upload = pipeline.upload()
     removed = pipeline.record(upload, event_name="ObjectRemoved:Delete")
     pipeline.notify(body=aws_events.s3_event(removed))
-    pipeline.notify(body="not json")
+    # (an unreadable message is not ignored but fails: test_poison_messages.py)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
     assert pipeline.services.registry.list_cameras() == []
 
