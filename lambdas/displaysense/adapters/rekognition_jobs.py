@@ -153,14 +153,18 @@ class RekognitionJobs:
     def failure_message(self, kind: JobKind, job_id: str) -> str | None:
         """Rekognition's StatusMessage of a failed job (the completion message carries none).
 
-        One Get* call after the job ended, not polling; None when it cannot be had.
+        One Get* call after the job ended, not polling; None when it cannot be had. RetryLaterError
+        when Rekognition is throttling (or briefly unavailable): the message exists, ask again later.
         """
         try:
             if kind is JobKind.LABELS:
                 answer: Any = self._client.get_label_detection(JobId=job_id, MaxResults=1)
             else:
                 answer = self._client.get_face_detection(JobId=job_id, MaxResults=1)
-        except (ClientError, BotoCoreError):
+        except (ClientError, BotoCoreError) as exc:
+            error = classify(exc)
+            if isinstance(error, RetryLaterError):
+                raise error from exc
             return None
         message = answer.get("StatusMessage")
         return str(message) if message else None

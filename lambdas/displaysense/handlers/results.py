@@ -51,7 +51,7 @@ from displaysense.domain.timeutil import parse_iso
 from displaysense.domain.video import JobKind, Video, VideoStatus
 from displaysense.domain.video_ids import is_video_id
 from displaysense.handlers import wiring
-from displaysense.resources import RESULTS_FUNCTION
+from displaysense.resources import COMPLETION_QUEUE, RESULTS_FUNCTION
 
 logger = Logger(service=wiring.SERVICE_NAME)
 tracer = Tracer(service=wiring.SERVICE_NAME)
@@ -177,7 +177,10 @@ def process_message(record: SQSRecord, services: wiring.Services, budget: _Budge
         logger.info("continuation", extra={"video_id": parsed.video_id})
         aggregate(parsed.video_id, services, budget, continuation=True)
     elif isinstance(parsed, Completion):
-        handle_completion(parsed, services, budget)
+        receives = int(record.attributes.approximate_receive_count or 1)
+        handle_completion(
+            parsed, services, budget, last_receive=receives >= COMPLETION_QUEUE.max_receive_count
+        )
     else:
         logger.error(
             "completion message not understood; left for the dead-letter queue",
@@ -188,7 +191,7 @@ def process_message(record: SQSRecord, services: wiring.Services, budget: _Budge
 
 
 def handle_completion(  # noqa: PLR0911 - each early return is one outcome of a completion
-    completion: Completion, services: wiring.Services, budget: _Budget
+    completion: Completion, services: wiring.Services, budget: _Budget, *, last_receive: bool = False
 ) -> None:
     kind = kind_of_api(completion.api)
     vid = completion.job_tag
@@ -201,7 +204,17 @@ def handle_completion(  # noqa: PLR0911 - each early return is one outcome of a 
         return
     message = completion.message
     if completion.status != "SUCCEEDED" and not message:
-        message = services.jobs.failure_message(kind, completion.job_id)
+        try:
+            message = services.jobs.failure_message(kind, completion.job_id)
+        except RetryLaterError as exc:
+            if not last_receive:
+                # The video's reason is final once written: rather than record the failure without
+                # Rekognition's message, fail this item and read the message when it returns.
+                logger.warning("failure message throttled; retried later", extra={**log, "code": exc.code})
+                raise
+            # Better FAILED without the message than the completion in the dead-letter queue and the
+            # video ANALYZING for good.
+            logger.warning("failure message still throttled on the last receive", extra=log)
     video = services.registry.record_job_end(
         vid, kind, job_id=completion.job_id, status=completion.status, message=message
     )
