@@ -28,7 +28,8 @@ DEFAULT_CONFIG = Config(user_agent_extra=USER_AGENT, retries={"mode": "standard"
 # with a backoff of minutes; waiting inside the Lambda would only burn its time.
 REKOGNITION_CONFIG = Config(
     user_agent_extra=USER_AGENT,
-    retries={"mode": "standard", "max_attempts": 2},
+    # total_max_attempts counts the first call; botocore's max_attempts would count retries only.
+    retries={"mode": "standard", "total_max_attempts": 2},
     connect_timeout=5,
     read_timeout=30,
 )
