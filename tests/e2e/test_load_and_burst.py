@@ -26,7 +26,7 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 ROOT = Path(__file__).parents[2]
-BURST = 30  # of which 9 bad files (bench.bench_burst.burst_files)
+BURST = 30  # of which 8 bad files (bench.bench_burst.burst_files): 7 REJECTED, 1 FAILED
 CAP = 4
 QUOTA = 20
 LOAD_S = 20
