@@ -96,7 +96,7 @@ def test_the_api_under_load_answers_every_request(burst: dict[str, Any]) -> None
     (load,) = burst["load"]
     assert load["concurrency"] == 8
     assert load["errors"] == 0, load["error_kinds"]
-    assert load["ok"] == load["requests"] > 50
+    assert load["ok"] == load["requests"] > 20
     assert load["stores"] == 4 and load["videos"] == BURST
     # Every route of the mix was exercised.
     assert {r.split("?")[0] for r in load["routes"]} == {
