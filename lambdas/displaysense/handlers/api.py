@@ -433,6 +433,11 @@ def _add_error_handlers(app: APIGatewayRestResolver, routes: list[tuple[re.Patte
         return _json(exc.body(), exc.status, exc.headers)
 
     def validation_error(exc: RequestValidationError) -> Response[str]:
+        # Powertools reads form bodies as fields of their own; a body sent as a form is the
+        # client's wrong Content-Type, not a JSON body with missing fields.
+        content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
+        if app.current_event.body and content_type.startswith(_FORM_TYPES):
+            return _error(415, "Content-Type", "send the body as application/json")
         errors = list(exc.errors())
         details = [{"parameter": _parameter_of(e), "message": _validation_message(e)} for e in errors[:10]]
         first = details[0] if details else {"parameter": None, "message": "the request is not valid"}

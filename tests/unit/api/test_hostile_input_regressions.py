@@ -78,3 +78,19 @@ def test_a_multipart_type_without_a_boundary_is_a_415_not_a_500(api: Api, conten
     )
     assert answer.status == 415, answer.body
     assert answer.json()["error"]["parameter"] == "Content-Type"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"store=s1&camera=c1"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="store"\r\n\r\ns1\r\n--xyz--\r\n',
+        ),
+    ],
+)
+def test_a_form_body_on_uploads_is_a_415_as_documented(api: Api, content_type: str, body: bytes) -> None:
+    answer = api.call("POST", "/uploads", headers=[("Content-Type", content_type)], body=body)
+    assert answer.status == 415, answer.body
+    assert answer.json()["error"]["parameter"] == "Content-Type"
