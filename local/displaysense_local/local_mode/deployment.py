@@ -321,7 +321,9 @@ def _log_to(stream: Any) -> None:
         own.propagate = False
     for name in ("displaysense_local", "displaysense", "displaysense-api"):
         for existing in logging.getLogger(name).handlers:
-            if isinstance(existing, logging.StreamHandler) and not isinstance(existing, logging.FileHandler):
+            # Exactly the plain stream handlers Powertools installs: not files, and not handlers
+            # of other owners that subclass StreamHandler (a test runner's log capture).
+            if type(existing) is logging.StreamHandler:
                 # Assigned, not setStream(): the previous stream may be a closed log of an
                 # earlier local mode in this process, which setStream would try to flush.
                 with _handler_lock(existing):
