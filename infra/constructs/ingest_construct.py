@@ -118,3 +118,6 @@ class IngestConstruct(Construct):
         # message. The event source mapping already grants this; it is stated here because the
         # handler depends on it.
         self.queue.grant(self.function, "sqs:ChangeMessageVisibility")
+        # A start waiting for one of DisplaySense's own job slots is queued again as a new, delayed
+        # message (handlers/ingest.py), on this queue only.
+        self.queue.grant_send_messages(self.function)

@@ -8,9 +8,13 @@ version and JobTag = video id; then ANALYZING.
 
 Everything is idempotent: a duplicate delivery finds the video and its recorded jobs and does
 nothing; a retry after a crash re-sends Start* with the same token, which returns the same JobId
-and starts nothing. When all job slots are taken, or Rekognition refuses a start for its quota or
-throttling, the message goes back to the queue with a backoff that grows with its receive count
-(ChangeMessageVisibility, then a partial batch failure): it waits there, nothing polls.
+and starts nothing. When Rekognition refuses a start for its quota or throttling, the message goes
+back to the queue with a backoff that grows with its receive count (ChangeMessageVisibility, then a
+partial batch failure). When only DisplaySense's own job slots are all taken, the event is queued
+again as a new message, delayed by about SLOT_WAIT_S: a slot frees as soon as a job ends, so a
+doubling backoff would leave videos sleeping long after slots are free (a burst of 200 uploads
+under a cap of 4 took 36 minutes instead of about 7), and waiting for our own cap is no failure
+that should count towards the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ metrics = Metrics(service=wiring.SERVICE_NAME, namespace=wiring.METRICS_NAMESPAC
 QUOTA_BACKOFF_BASE_S = 60
 THROTTLE_BACKOFF_BASE_S = 10
 MAX_BACKOFF_S = 1800
+# A start waiting for one of DisplaySense's own job slots looks again after about this long.
+SLOT_WAIT_S = 20
 _MISSING_OBJECT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 
 
@@ -63,9 +69,10 @@ class UnreadableMessageError(ValueError):
 class StartDeferredError(Exception):
     """This record cannot be done now (no job slot, quota, throttling); its message must wait."""
 
-    def __init__(self, reason: str, *, quota: bool) -> None:
+    def __init__(self, reason: str, *, quota: bool, slots_full: bool = False) -> None:
         super().__init__(reason)
         self.quota = quota
+        self.slots_full = slots_full  # only DisplaySense's own cap: Rekognition refused nothing
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,10 @@ def process_message(record: SQSRecord, services: wiring.Services) -> None:
             waiting.append(exc)
     if unreadable and not waiting:
         _unreadable(record, f"{unreadable} unreadable S3 record(s) (not an object, or no bucket or key)")
+    if waiting and all(e.slots_full for e in waiting) and _queue_again(record, services):
+        metrics.add_metric(name="StartsDeferred", unit=MetricUnit.Count, value=len(waiting))
+        logger.info("waiting for a job slot", extra={"reason": str(waiting[0]), "retry_in_s": SLOT_WAIT_S})
+        return
     if waiting:
         quota = any(e.quota for e in waiting)
         delay = backoff_s(int(record.attributes.approximate_receive_count or 1), quota=quota)
@@ -184,6 +195,20 @@ def _s3_object(entry: Any) -> S3Object | None:
         etag=raw.get("eTag") or None,
         event_time=entry.get("eventTime"),
     )
+
+
+def _queue_again(record: SQSRecord, services: wiring.Services) -> bool:
+    """The same event as a new, delayed message; the current one is then done. False when SQS
+    refused it: the caller falls back to the backoff of the current message."""
+    delay = int(SLOT_WAIT_S * random.uniform(0.75, 1.25))  # noqa: S311 - jitter, not security
+    try:
+        services.clients.sqs.send_message(
+            QueueUrl=record.queue_url, MessageBody=record.body, DelaySeconds=delay
+        )
+    except ClientError as exc:
+        logger.warning("could not queue the event again", extra={"error": error_code(exc)})
+        return False
+    return True
 
 
 def _delay_message(record: SQSRecord, services: wiring.Services, delay_s: int) -> None:
@@ -334,7 +359,9 @@ def start_jobs(video: Video, services: wiring.Services) -> None:
         holder = holder_of(vid, kind)
         slot = services.slots.acquire(holder)
         if slot is None:
-            raise StartDeferredError(f"all {services.slots.capacity} job slots are taken", quota=True)
+            raise StartDeferredError(
+                f"all {services.slots.capacity} job slots are taken", quota=True, slots_full=True
+            )
         try:
             job_id = services.jobs.start(
                 kind,
