@@ -171,12 +171,17 @@ def busy_time(intervals: list[tuple[float, float]], start: float, end: float) ->
     return busy, job_seconds
 
 
+# The ingest handler's log messages for a start that has to wait: for a free job slot (queued again
+# as a delayed message), or for Rekognition's quota or throttling (a backoff of the message).
+_WAITS = ('"message":"waiting for a job slot"', '"message":"start deferred"')
+
+
 def deferrals(log_file: Path) -> int:
     """Ingest records that found no job slot (or quota) and went back to the queue to wait."""
     if not log_file.exists():
         return 0
     with log_file.open(encoding="utf-8", errors="replace") as lines:
-        return sum(1 for line in lines if '"message":"start deferred"' in line)
+        return sum(1 for line in lines if any(wait in line for wait in _WAITS))
 
 
 def api_get(local: LocalDeployment, path: str) -> Any:

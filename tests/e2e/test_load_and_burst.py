@@ -6,10 +6,9 @@ at once — short clips remuxed from the sample, plus bad files — drained with
 at CAP while the Rekognition stand-in would accept QUOTA jobs, so a cap exceeded shows in the
 stand-in's own job records. Then the dashboard's requests for LOAD_S seconds at concurrency 8.
 
-The burst here is smaller than the 200 of docs/reliability.md ("Load and burst", measured with the
-same command): a start that finds no free job slot waits in the ingest queue with a backoff that
-doubles with each receive (60 s, 120 s, ...), so a burst drains in waves and 200 uploads take tens
-of minutes on this machine, while BURST uploads fit in a few. The properties checked are the same.
+The burst is the issue's 200 uploads: a start that finds no free job slot is queued again 20 s
+later (handlers/ingest.py), so they drain in about 8 minutes on this project's 2-core machine
+(docs/reliability.md, "Load and burst").
 """
 
 from __future__ import annotations
@@ -26,13 +25,12 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 ROOT = Path(__file__).parents[2]
-BURST = 30  # of which 8 bad files (bench.bench_burst.burst_files): 7 REJECTED, 1 FAILED
+BURST = 200  # of which 8 bad files (bench.bench_burst.burst_files): 7 REJECTED, 1 FAILED
 CAP = 4
 QUOTA = 20
 LOAD_S = 20
-# Bounded: waves of retries at about 60, 180 and 420 s after the drop, and a run usually ends
-# after the second; the third wave still fits.
-DRAIN_TIMEOUT_S = 900
+# Bounded, with room for a slower CI machine: the drain took 454 s here.
+DRAIN_TIMEOUT_S = 1800
 
 
 @pytest.fixture(scope="module")
