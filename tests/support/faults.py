@@ -69,7 +69,6 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from displaysense.adapters.aws import AwsClients
 from displaysense.adapters.metrics_store import MetricsStore
 from displaysense.adapters.video_registry import VideoRegistry
-from displaysense.config import ServiceSettings
 from displaysense.domain.rollup import STORED_GRAINS
 from displaysense.domain.video import Video
 from displaysense.handlers import ingest, results, wiring
@@ -82,6 +81,7 @@ from displaysense.resources import (
     QueueDefinition,
 )
 from displaysense_local.lambda_context import LambdaContext
+from displaysense_local.local_mode.deployment import local_environment, local_settings
 from displaysense_local.local_mode.emulator import REGION, AwsEmulator, LocalResources
 from displaysense_local.local_mode.event_sources import Handler, SqsEventSource
 from displaysense_local.rekognition import RekognitionStandIn
@@ -666,28 +666,9 @@ class LocalPipeline:
             standin_url, rate=self.faults.throttle_rate, seed=self.faults.seed, max_results=self.page_size
         )
         proxy_url = self.proxy.start()
-        self._set_env(
-            {
-                "AWS_ENDPOINT_URL": aws_url,
-                "AWS_ENDPOINT_URL_REKOGNITION": proxy_url,
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_REGION": REGION,
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-            }
-        )
-        # Local mode's settings (deployment.py): retention 0, so the footage delete is a step too.
-        settings = ServiceSettings(
-            table_name=resources.table,
-            bucket_name=resources.bucket,
-            completion_topic_arn=resources.completion_topic_arn,
-            rekognition_role_arn=resources.rekognition_role_arn,
-            completion_queue_url=resources.completion_queue_url,
-            footage_retention_days=0,
-            max_concurrent_jobs=self.max_concurrent_jobs,
-        )
+        self._set_env(local_environment(aws_url, proxy_url))
+        # Local mode's settings: retention 0, so the footage delete is a step too.
+        settings = local_settings(resources, max_concurrent_jobs=self.max_concurrent_jobs)
         # The production clients (AwsClients: endpoints from the environment, production retries).
         clients = AwsClients(resources.table)
         services = wiring.Services(settings=settings, clients=clients, clock=self.clock)

@@ -130,34 +130,11 @@ class LocalDeployment:
         rekognition_url = standin.start()
         self._parts.append(standin)
 
-        settings = ServiceSettings(
-            table_name=resources.table,
-            bucket_name=resources.bucket,
-            completion_topic_arn=resources.completion_topic_arn,
-            rekognition_role_arn=resources.rekognition_role_arn,
-            completion_queue_url=resources.completion_queue_url,
-            faces_only=options.faces_only,
-            # The drop folder keeps the original; the bucket (and the saved state) need not.
-            footage_retention_days=0,
-            max_concurrent_jobs=options.max_concurrent_jobs,
+        settings = local_settings(
+            resources, faces_only=options.faces_only, max_concurrent_jobs=options.max_concurrent_jobs
         )
         os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": aws_url,
-                "AWS_ENDPOINT_URL_REKOGNITION": rekognition_url,
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_REGION": REGION,
-                "POWERTOOLS_SERVICE_NAME": "displaysense",
-                "POWERTOOLS_METRICS_NAMESPACE": "DisplaySenseLocal",
-                # No X-Ray daemon and no CloudWatch here: tracing off, metrics not emitted.
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "DS_STUCK_ANALYZING_MINUTES": "180",
-                **settings.to_env(),
-                **options.extra_env,
-            }
+            {**local_environment(aws_url, rekognition_url), **settings.to_env(), **options.extra_env}
         )
         # Imported only now: like a Lambda cold start, they read the environment set above.
         from displaysense.handlers import api, ingest, results, watchdog, wiring
@@ -224,6 +201,41 @@ class LocalDeployment:
         self._parts.append(
             _Every(WATCHDOG_INTERVAL_S, lambda: _watchdog(watchdog.handler, invoke_lock), "watchdog")
         )
+
+
+def local_settings(
+    resources: LocalResources, *, faces_only: bool = False, max_concurrent_jobs: int = 20
+) -> ServiceSettings:
+    """The service settings of local mode: the emulator's resources and local mode's choices."""
+    return ServiceSettings(
+        table_name=resources.table,
+        bucket_name=resources.bucket,
+        completion_topic_arn=resources.completion_topic_arn,
+        rekognition_role_arn=resources.rekognition_role_arn,
+        completion_queue_url=resources.completion_queue_url,
+        faces_only=faces_only,
+        # The drop folder keeps the original; the bucket (and the saved state) need not.
+        footage_retention_days=0,
+        max_concurrent_jobs=max_concurrent_jobs,
+    )
+
+
+def local_environment(aws_url: str, rekognition_url: str) -> dict[str, str]:
+    """What differs from AWS besides the settings: where boto3 finds AWS and Rekognition."""
+    return {
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_ENDPOINT_URL_REKOGNITION": rekognition_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_SERVICE_NAME": "displaysense",
+        "POWERTOOLS_METRICS_NAMESPACE": "DisplaySenseLocal",
+        # No X-Ray daemon and no CloudWatch here: tracing off, metrics not emitted.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "DS_STUCK_ANALYZING_MINUTES": "180",
+    }
 
 
 class _Every:
