@@ -151,7 +151,10 @@ def test_duplicates_reversed_order_throttling_a_failed_job_and_poison_change_not
     report("storm", {**figures, **marks})
 
     # Identical outcome: statuses, summaries, every bucket at every grain, passes, camera counts,
-    # the failed video's reason and Rekognition's message on both of its jobs, no slot held.
+    # the failed video's reason and Rekognition's message on its jobs, no slot held. One thing may
+    # differ by timing alone: when a throttled start was deferred past the other job's failure,
+    # ingest rightly never starts it (the video is already FAILED), so that job stays PENDING.
+    snapshot = without_jobs_skipped_after_failure(snapshot, clean.snapshot)
     for key, video in clean.snapshot["videos"].items():
         assert snapshot["videos"].get(key) == video, key
     assert snapshot == clean.snapshot
@@ -185,6 +188,26 @@ def test_duplicates_reversed_order_throttling_a_failed_job_and_poison_change_not
     # ... and a failed job's message read: its completion failed, beyond the poison, to be read again.
     poison_failures = len(poison["completion"]) * COMPLETION_QUEUE.max_receive_count
     assert figures["deliveries"]["completion"]["failed_items"] > poison_failures
+
+
+NOT_STARTED = ["PENDING", None]
+
+
+def without_jobs_skipped_after_failure(snapshot: dict[str, Any], clean: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with each FAILED video's never-started jobs given the clean run's state, after
+    checking that this is all that differs: another of its jobs carries the failure."""
+    videos = dict(snapshot["videos"])
+    for key, video in snapshot["videos"].items():
+        expected = clean["videos"].get(key)
+        if video["status"] != "FAILED" or expected is None:
+            continue
+        jobs = dict(video["jobs"])
+        skipped = [k for k, j in jobs.items() if j == NOT_STARTED and expected["jobs"].get(k) != j]
+        if skipped:
+            assert any(j[0] == "FAILED" for j in jobs.values()), (key, jobs)
+            jobs.update({k: expected["jobs"][k] for k in skipped})
+            videos[key] = {**video, "jobs": jobs}
+    return {**snapshot, "videos": videos}
 
 
 def kill_points(steps: list[str], mode: str) -> list[KillPoint]:
