@@ -1,7 +1,8 @@
 """Counters and per-pass records of analysed videos in the single table.
 
     METRICS#<store>#<camera>#<grain> / <bucket start ISO>#<video id>   one video's counters in one
-                                                                       bucket (grain 1m, 15m, 1h)
+                                                                       bucket (grain 1m, 15m, 1h,
+                                                                       1h+15m, 1h+30m)
     PASSES#<video id> / <index, 6 digits>                              one anonymous pass
 
 Every item is keyed by the video, and written with a plain PutItem: a retry writes the same items
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from displaysense.domain.engine import VideoMetrics
 from displaysense.domain.metrics import Counters, PassRecord
-from displaysense.domain.rollup import STORED_GRAINS, roll_up
+from displaysense.domain.rollup import STORED_GRAINS, grain_phase, roll_up
 from displaysense.domain.timeutil import iso_s, parse_iso
 from displaysense.domain.video import Video
 
@@ -60,7 +61,7 @@ class MetricsStore:
         written: dict[str, int] = {}
         with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for grain, grain_s in STORED_GRAINS.items():
-                buckets = roll_up(metrics.series, grain_s)
+                buckets = roll_up(metrics.series, grain_s, grain_phase(grain))
                 pk = metrics_pk(video.store, video.camera, grain)
                 for start_s, counters in sorted(buckets.items()):
                     batch.put_item(

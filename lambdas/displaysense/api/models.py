@@ -61,7 +61,9 @@ class UploadTicket(BaseModel):
 
 
 class Summary(BaseModel):
-    """The engine's summary keys (domain.metrics.summarize); ratios are null when undefined."""
+    """The engine's summary keys (domain.metrics.summarize); ratios are null when undefined, and
+    an attribute that is not available (faces were seen, none carried it: `availability` false)
+    is null, not zeros: `gender`, `age` or `mood` as a whole, an accessory's share."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -78,9 +80,9 @@ class Summary(BaseModel):
     occupancy_mean: float | None
     observed_s: float
     faces: int
-    gender: dict[str, int]
-    age: dict[str, int]
-    mood: dict[str, int]
+    gender: dict[str, int] | None = Field(description="passes by gender; null when not available")
+    age: dict[str, int] | None = Field(description="passes by age bucket; null when not available")
+    mood: dict[str, int] | None = Field(description="passes by dominant mood; null when not available")
     mood_index: float | None
     accessories: dict[str, float | None]
     estimated: dict[str, int]
@@ -103,13 +105,17 @@ class MetricsDocument(BaseModel):
     cameras: list[str]
     granularity: Granularity
     tz: str
-    grain: str = Field(description="stored grain the buckets were rolled up from: 1m, 15m or 1h")
+    grain: str = Field(
+        description="stored grain the buckets were rolled up from: 15m, 1h, or 1h+30m / 1h+15m (hours "
+        "starting half or a quarter past the UTC hour, for zones such as India or Nepal); several, "
+        "comma-separated, across Lord Howe's 30-minute DST change"
+    )
     from_: str = Field(alias="from", description="start of the first bucket")
     to: str = Field(description="end of the last bucket")
     totals: Summary
     availability: dict[str, bool] = Field(
         description="false for an attribute no face carried although faces were seen (not estimated, "
-        "e.g. local mode): show it as not available rather than as zeros"
+        "e.g. local mode): its values in totals and series are then null (empty in CSV), not zeros"
     )
     series: list[SeriesBucket]
     previous: Period | None = Field(default=None, description="the period just before, with previous=true")

@@ -38,7 +38,12 @@ def video_document(video: Video) -> dict[str, Any]:
         "analysis_s": _seconds_between(video.created_at, video.analyzed_at),
         "duration_s": public["duration_s"],
     }
-    public["availability"] = None if video.summary is None else mq.availability(video.summary)
+    if video.summary is not None:
+        available = mq.availability(video.summary)
+        public["summary"] = mq.public_summary(video.summary, available)
+        public["availability"] = available
+    else:
+        public["availability"] = None
     return public
 
 
@@ -215,26 +220,31 @@ class ApiService:
         counts: list[ab_test.Side] = []
         for parameter, text in (("a", a), ("b", b)):
             spec = parse_side(text, parameter)
-            current = mq.plan_range(
+            # A comparison needs totals only: the period is widened to whole hours of `tz` and
+            # summed with no series, so it is bounded by the stored buckets read, not by a series.
+            own = spec.start is not None
+            start_s, end_s = mq.requested_span(
                 start=spec.start or start,
                 end=spec.end or end,
-                granularity="hour",
                 tz=tz,
+                default_span_s=mq.DEFAULT_SPAN_S["hour"],
                 now_s=now_s,
-                start_parameter=parameter if spec.start else "from",
-                end_parameter=parameter if spec.end else "to",
+                start_parameter=parameter if own else "from",
+                end_parameter=parameter if own else "to",
             )
+            first, last, _ = mq.widen(start_s, end_s, "hour", tz)
             try:
                 cameras = mq.check_cameras(self._cameras_of(spec.store), spec.camera, spec.store)
             except ApiError as exc:
                 raise ApiError(exc.status, parameter, exc.message) from None
-            total = mq.totals_for(
+            total = mq.totals_between(
                 self.buckets,
                 store_id=spec.store,
                 cameras=cameras,
                 tz=tz,
-                current=current,
-                granularity="hour",
+                start_s=first,
+                end_s=last,
+                parameter=parameter if own else "from",
             )
             counts.append(ab_test.Side(impressions=total.impressions, foot_traffic=total.foot_traffic))
             sides.append(
@@ -242,8 +252,8 @@ class ApiService:
                     "side": text,
                     "store": spec.store,
                     "camera": spec.camera,
-                    "from": local_iso(current.start_s, tz),
-                    "to": local_iso(current.end_s, tz),
+                    "from": local_iso(first, tz),
+                    "to": local_iso(last, tz),
                     "foot_traffic": total.foot_traffic,
                     "impressions": total.impressions,
                 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from displaysense.domain.rollup import STORED_GRAINS, roll_up
+from displaysense.domain.rollup import STORED_GRAINS, grain_phase, roll_up
 from displaysense.domain.timeutil import parse_iso
 from displaysense.domain.video import JobKind, VideoStatus
 
@@ -29,10 +29,10 @@ def assert_clean_run(pipeline: Pipeline, upload: Upload, scene: Scene, *, faces_
     end = max(expected.series) + 3600
     for grain, grain_s in STORED_GRAINS.items():
         stored = store.read_buckets(store="store-1", camera="cam-1", grain=grain, start_s=start, end_s=end)
-        assert stored == roll_up(expected.series, grain_s), grain
+        assert stored == roll_up(expected.series, grain_s, grain_phase(grain)), grain
         # One item per (bucket, video): nothing doubled by retries or duplicates.
         items = pipeline.items(f"METRICS#store-1#cam-1#{grain}")
-        assert len(items) == len(roll_up(expected.series, grain_s))
+        assert len(items) == len(roll_up(expected.series, grain_s, grain_phase(grain)))
 
     recorded_at_s = int(parse_iso(recorded_at).timestamp())
     assert store.read_passes(vid) == [r.to_dict(recorded_at_s) for r in records]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from displaysense.domain.metrics import Counters
-from displaysense.domain.rollup import STORED_GRAINS, roll_up
+from displaysense.domain.rollup import STORED_GRAINS, grain_phase, roll_up
 from displaysense.domain.video import Video, VideoStatus
 
 
@@ -76,7 +76,7 @@ class FakeBuckets:
         self, *, store: str, camera: str, grain: str, start_s: int, end_s: int
     ) -> dict[int, Counters]:
         self.calls.append((store, camera, grain, start_s, end_s))
-        rolled = roll_up(self.minutes.get((store, camera), {}), STORED_GRAINS[grain])
+        rolled = roll_up(self.minutes.get((store, camera), {}), STORED_GRAINS[grain], grain_phase(grain))
         return {k: v for k, v in sorted(rolled.items()) if start_s <= k < end_s}
 
 

@@ -92,7 +92,8 @@ def test_days_follow_the_zone_and_zone_offsets_choose_the_grain(api: Api) -> Non
         "/stores/store-1/metrics",
         {"from": "2026-11-24", "to": "2026-11-25", "granularity": "hour", "tz": "Asia/Kolkata"},
     ).json()
-    assert india["grain"] == "15m"
+    # India's hours start at half past the UTC hour: read from the hourly grain that starts there.
+    assert india["grain"] == "1h+30m"
     assert india["series"][0]["start"] == "2026-11-24T00:00:00+05:30"
     assert len(india["series"]) == 24
 
@@ -128,6 +129,45 @@ def test_availability_marks_attributes_not_estimated(api: Api) -> None:
     assert doc["availability"] == {name: name == "gender" for name in ESTIMATED}
     empty = api.call("GET", "/stores/store-2/metrics", {"from": "2026-11-23", "to": "2026-11-24"}).json()
     assert all(empty["availability"].values())  # no faces at all: nothing to call unavailable
+
+
+def test_attributes_not_available_are_null_not_zeros(api: Api) -> None:
+    # Faces were seen and carried a gender, never an age, a mood or an accessory (local mode).
+    seed_week(api)
+    doc = api.call(
+        "GET", "/stores/store-1/metrics", {"from": "2026-11-23", "to": "2026-11-24", "previous": "true"}
+    ).json()
+    for summary in [doc["totals"], *doc["series"]]:
+        assert summary["gender"] == {"female": 0, "male": 0, "unknown": 0}
+        assert summary["age"] is None and summary["mood"] is None and summary["mood_index"] is None
+        assert set(summary["accessories"].values()) == {None}
+    # The previous day has no data at all: zeros are then the truth, not "not available".
+    assert doc["previous"]["totals"]["age"] == dict.fromkeys(doc["previous"]["totals"]["age"], 0)
+
+
+def test_csv_leaves_attributes_not_available_empty(api: Api) -> None:
+    seed_week(api)
+    answer = api.call(
+        "GET",
+        "/stores/store-1/metrics",
+        {"from": "2026-11-23", "to": "2026-11-25", "granularity": "day", "format": "csv"},
+    )
+    rows = list(csv.DictReader(io.StringIO(answer.body)))
+    assert len(rows) == 2
+    for row in rows:
+        assert row["gender_unknown"] == "0" and row["faces"] == "24"
+        assert row["age_25-34"] == row["mood_HAPPY"] == row["accessories_beard"] == row["mood_index"] == ""
+        assert "0" not in {v for k, v in row.items() if k.startswith(("age_", "mood_", "accessories_"))}
+
+
+def test_a_video_summary_shows_attributes_not_available_as_null(api: Api) -> None:
+    done = video("c" * 32, "store-1", "cam-1", "2026-11-23T10:00:00Z", VideoStatus.SUCCEEDED)
+    done.summary = hit(4, 2, faces=3, estimated={**dict.fromkeys(ESTIMATED, 0), "gender": 3, "age": 3})
+    api.videos.videos.append(done)
+    doc = api.call("GET", f"/videos/{'c' * 32}").json()
+    assert doc["summary"]["gender"] == {"female": 0, "male": 0, "unknown": 0}
+    assert doc["summary"]["age"]["unknown"] == 0
+    assert doc["summary"]["mood"] is None and doc["availability"]["mood"] is False
 
 
 @pytest.mark.parametrize(

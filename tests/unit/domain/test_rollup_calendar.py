@@ -1,5 +1,6 @@
 """Calendar roll-up in a time zone: buckets partition time, and roll-ups are exact and additive."""
 
+import itertools
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,9 @@ from displaysense.domain.rollup import (
     bucket_start,
     bucket_starts,
     fitting_grain,
+    grain_phase,
     next_bucket_start,
+    read_plan,
     roll_up,
     roll_up_calendar,
 )
@@ -41,8 +44,10 @@ instants = st.integers(631_152_000 // 60, 2_208_988_800 // 60).map(lambda m: m *
 WEEK = 7 * 86_400
 
 
-def _grain_s(granularity: str, tz: ZoneInfo, around: int) -> int:
-    return STORED_GRAINS[fitting_grain(granularity, tz, around - 2 * WEEK, around + 2 * WEEK)]
+def _grain(granularity: str, tz: ZoneInfo, around: int) -> tuple[int, int]:
+    """Length and phase of the grain that fits around `around`."""
+    name = fitting_grain(granularity, tz, around - 2 * WEEK, around + 2 * WEEK)
+    return STORED_GRAINS[name], grain_phase(name)
 
 
 @st.composite
@@ -66,11 +71,11 @@ def counters(draw: st.DrawFn) -> Counters:
 @settings(max_examples=300, deadline=None)
 @given(zones, granularities, instants)
 def test_a_bucket_holds_its_instants_and_starts_on_a_stored_grain(tz, granularity, t):
-    step = _grain_s(granularity, tz, t)
+    step, phase = _grain(granularity, tz, t)
     start = bucket_start(t, granularity, tz)
-    end = next_bucket_start(start, granularity, tz, step)
+    end = next_bucket_start(start, granularity, tz, step, phase)
     assert start <= t < end
-    assert start % step == 0
+    assert (start - phase) % step == 0
     # Idempotent: the start of a bucket is in its own bucket.
     assert bucket_start(start, granularity, tz) == start
     # No instant of the bucket belongs to another one (checked on the stored grain).
@@ -84,13 +89,13 @@ def test_a_bucket_holds_its_instants_and_starts_on_a_stored_grain(tz, granularit
 @settings(max_examples=100, deadline=None)
 @given(zones, granularities, instants, st.integers(1, 200))
 def test_bucket_starts_partition_a_range(tz, granularity, t, steps):
-    step = _grain_s(granularity, tz, t)
+    step, phase = _grain(granularity, tz, t)
     end = t + steps * step
-    starts = bucket_starts(t, end, granularity, tz, step)
+    starts = bucket_starts(t, end, granularity, tz, step, phase)
     assert starts == sorted(set(starts))
     assert starts[0] <= t < (starts[1] if len(starts) > 1 else end + WEEK)
     assert starts[-1] < end
-    for u in range(t - t % step, end, step):
+    for u in range(t - (t - phase) % step, end, step):
         if u >= t:
             assert bucket_start(u, granularity, tz) in starts
 
@@ -104,8 +109,41 @@ def test_calendar_rollup_is_exact_whatever_the_stored_grain_that_fits(tz, granul
     # Nothing lost, nothing counted twice.
     assert merge_all(direct.values()) == merge_all(series.values())
     # Through the stored grain the API would pick: the same buckets, the same counters.
-    grain_s = STORED_GRAINS[fitting_grain(granularity, tz, origin - WEEK, origin + 4 * 86_400 + WEEK)]
-    assert roll_up_calendar(roll_up(series, grain_s), granularity, tz) == direct
+    grain = fitting_grain(granularity, tz, origin - WEEK, origin + 4 * 86_400 + WEEK)
+    stored = roll_up(series, STORED_GRAINS[grain], grain_phase(grain))
+    assert roll_up_calendar(stored, granularity, tz) == direct
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zones,
+    granularities,
+    instants,
+    st.integers(1, 400),
+    st.dictionaries(st.integers(0, 3 * 24 * 60), counters(), max_size=40),
+)
+def test_the_read_plan_covers_the_range_and_its_roll_up_is_exact(tz, granularity, t, days, minutes):
+    start = bucket_start(t, granularity, tz)
+    later = start + days * 86_400
+    end = next_bucket_start(later, granularity, tz, *_grain(granularity, tz, later))
+    plan = read_plan(granularity, tz, start, end)
+    # Back to back from start to end, each stretch on its grain.
+    assert plan[0].start_s == start and plan[-1].end_s == end
+    assert all(a.end_s == b.start_s and a.grain != b.grain for a, b in itertools.pairwise(plan))
+    for stretch in plan:
+        length, offset = STORED_GRAINS[stretch.grain], grain_phase(stretch.grain)
+        assert (stretch.start_s - offset) % length == 0 and (stretch.end_s - offset) % length == 0
+    # Minutes spread over the first days and the last ones, where the plan's edges are.
+    series = {start + m * 60: c for m, c in minutes.items() if start + m * 60 < end}
+    series |= {end - 60 - m * 60: c for m, c in minutes.items() if end - 60 - m * 60 >= start}
+    direct = roll_up_calendar(series, granularity, tz)
+    stored: dict[int, Counters] = {}
+    for stretch in plan:
+        inside = {k: c for k, c in series.items() if stretch.start_s <= k < stretch.end_s}
+        rolled = roll_up(inside, STORED_GRAINS[stretch.grain], grain_phase(stretch.grain))
+        assert all(stretch.start_s <= k < stretch.end_s for k in rolled)
+        stored |= rolled
+    assert roll_up_calendar(stored, granularity, tz) == direct
 
 
 @settings(max_examples=60, deadline=None)
@@ -180,10 +218,12 @@ def test_midnight_skipped_by_dst_starts_the_day_at_the_jump():
         ("UTC", "hour", "1h"),
         ("Europe/Berlin", "day", "1h"),
         ("Europe/Berlin", "week", "1h"),
-        ("Asia/Kolkata", "hour", "15m"),
-        ("Asia/Kathmandu", "day", "15m"),
+        ("Asia/Kolkata", "hour", "1h+30m"),
+        ("Asia/Kolkata", "15m", "15m"),
+        ("Asia/Kathmandu", "day", "1h+15m"),
+        ("Australia/Adelaide", "day", "1h+30m"),
         ("Australia/Lord_Howe", "day", "15m"),
-        ("America/St_Johns", "week", "15m"),
+        ("America/St_Johns", "week", "1h+30m"),
     ],
 )
 def test_the_coarsest_grain_that_fits_the_zone(zone, granularity, grain):
@@ -200,3 +240,34 @@ def test_offsets_that_are_not_whole_minutes_are_refused_with_the_offsets():
 def test_unknown_granularity_is_refused():
     with pytest.raises(ValueError, match="granularity"):
         bucket_start(0, "month", ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize(
+    ("zone", "grain"),
+    [
+        ("UTC", "1h"),
+        ("Europe/Berlin", "1h"),
+        ("Asia/Kolkata", "1h+30m"),
+        ("Asia/Kathmandu", "1h+15m"),
+        ("America/St_Johns", "1h+30m"),
+        ("Australia/Adelaide", "1h+30m"),
+    ],
+)
+def test_a_year_of_days_is_one_hourly_stretch_in_zones_with_one_phase(zone, grain):
+    tz = ZoneInfo(zone)
+    start = bucket_start(_epoch("2026-01-01T12:00:00+00:00"), "day", tz)
+    end = bucket_start(_epoch("2027-01-01T12:00:00+00:00"), "day", tz)
+    [stretch] = read_plan("day", tz, start, end)
+    assert (stretch.grain, stretch.start_s, stretch.end_s) == (grain, start, end)
+    assert stretch.buckets == (end - start) // 3600
+
+
+def test_lord_howe_reads_hours_on_both_sides_of_its_half_hour_dst_change():
+    tz = ZoneInfo("Australia/Lord_Howe")
+    start = bucket_start(_epoch("2026-01-01T12:00:00+00:00"), "day", tz)
+    end = bucket_start(_epoch("2027-01-01T12:00:00+00:00"), "day", tz)
+    plan = read_plan("day", tz, start, end)
+    # Summer (+11:00) on 1h, winter (+10:30) on 1h+30m, and half an hour of 15m after each change.
+    assert [s.grain for s in plan] == ["1h", "15m", "1h+30m", "15m", "1h"]
+    assert all(s.end_s - s.start_s == 1800 for s in plan if s.grain == "15m")
+    assert sum(s.buckets for s in plan) < (end - start) // 3600 + 10
