@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -192,12 +193,15 @@ class VideoRegistry:
         `start` (inclusive) and `end` (exclusive) bound recorded_at (UTC ISO 8601). One Query on
         the index that fits: by_store_status (store and status), by_store_time (store), by_time (no
         store; status and camera are then filters). Never a Scan. The cursor is opaque (base64 of
-        the last key) and only valid for the same index.
+        the last key and a fingerprint of the query) and only valid for the same query: DynamoDB
+        refuses a starting key from another partition or outside the key condition, so a cursor
+        replayed with other filters, or altered, is an InvalidCursorError before any request.
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
         plan = _video_query(store, camera, VideoStatus(status) if status else None, start, end)
-        start_key = _decode_cursor(cursor, plan.index, plan.key_names) if cursor else None
+        start_key = _decode_cursor(cursor, plan) if cursor else None
+        from_client = start_key is not None
         found: list[dict[str, Any]] = []
         for _ in range(MAX_LIST_PAGES):
             request = dict(plan.request)
@@ -205,7 +209,17 @@ class VideoRegistry:
             request["Limit"] = max(limit - len(found), 50) if plan.filtered else limit - len(found)
             if start_key:
                 request["ExclusiveStartKey"] = start_key
-            answer = self._table.query(**request)
+            try:
+                answer = self._table.query(**request)
+            except ClientError as exc:
+                # The checks above mirror DynamoDB's; should it still refuse the client's key, the
+                # cursor is at fault, not the service. Any other refusal is a bug and stays one.
+                if from_client and error_code(exc) == "ValidationException":
+                    raise InvalidCursorError(
+                        "DynamoDB refused it as a starting key: start again without it"
+                    ) from None
+                raise
+            from_client = False
             self.query_count += 1
             items = answer.get("Items", [])
             last_key = answer.get("LastEvaluatedKey")
@@ -214,15 +228,13 @@ class VideoRegistry:
                 if len(found) == limit:
                     more = position + 1 < len(items) or last_key is not None
                     keys = {k: item[k] for k in plan.key_names}
-                    return [video_from_item(i) for i in found], _encode_cursor(
-                        plan.index, keys
-                    ) if more else None
+                    return [video_from_item(i) for i in found], _encode_cursor(plan, keys) if more else None
             if not last_key:
                 return [video_from_item(i) for i in found], None
             start_key = dict(last_key)
         # Filters discarded page after page: hand back what was found and where to go on.
         assert start_key is not None
-        return [video_from_item(i) for i in found], _encode_cursor(plan.index, start_key)
+        return [video_from_item(i) for i in found], _encode_cursor(plan, start_key)
 
     def list_cameras(self) -> list[CameraEntry]:
         """Every store and camera that received an upload, sorted by store and camera."""
@@ -302,7 +314,9 @@ class VideoRegistry:
 
         Concurrent writers are resolved by the condition on the status read: a lost race re-reads
         and decides again. With `owner`, the change happens only while that aggregation claim is
-        held (ClaimLostError otherwise). `extra` attributes are set in the same update.
+        held (ClaimLostError otherwise). `extra` attributes are set in the same update. A QUEUED
+        video's reason only says why it waits (`note_waiting`): leaving QUEUED without a new reason
+        removes it.
         """
         for attempt in range(_TRANSACTION_ATTEMPTS):
             item = self._get_item(video_id)
@@ -329,6 +343,9 @@ class VideoRegistry:
                 names["#reason"] = "reason"
                 values[":reason"] = reason
                 sets.append("#reason = :reason")
+            elif current.status is VideoStatus.QUEUED and current.reason is not None:
+                names["#reason"] = "reason"
+                removes.append("#reason")
             for n, (name, value) in enumerate((extra or {}).items()):
                 names[f"#x{n}"] = name
                 values[f":x{n}"] = _to_dynamo(value)
@@ -464,6 +481,27 @@ class VideoRegistry:
             request["ExclusiveStartKey"] = last
 
     # ---- jobs -------------------------------------------------------------------------------
+
+    def note_waiting(self, video_id: str, reason: str) -> bool:
+        """Shows why a QUEUED video's jobs have not started (a refused start that is retried) as its
+        reason, status unchanged; False when the video is no longer QUEUED."""
+        try:
+            self._table.update_item(
+                Key={"pk": video_pk(video_id), "sk": VIDEO_SK},
+                UpdateExpression="SET #reason = :reason, #updated = :now",
+                ConditionExpression="#status = :queued",
+                ExpressionAttributeNames={"#reason": "reason", "#updated": "updated_at", "#status": "status"},
+                ExpressionAttributeValues={
+                    ":reason": reason,
+                    ":now": self._now_iso(),
+                    ":queued": VideoStatus.QUEUED.value,
+                },
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def record_job_started(self, video_id: str, kind: JobKind, job_id: str) -> Video | None:
         """Remembers the JobId of a started job. Keeps a JobId already recorded (a retried Start*
@@ -750,6 +788,31 @@ class _VideoQuery:
     key_names: tuple[str, ...]  # what an ExclusiveStartKey of this index holds
     request: dict[str, Any]
     filtered: bool
+    partition: tuple[str, str]  # the index's partition key: name, value
+    sort_name: str
+    lo: str | None  # bounds of the sort key: lo <= sk, sk < hi
+    hi: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the query a cursor was handed out for: index, key condition and filters."""
+        shape = {k: self.request.get(k) for k in ("IndexName", "KeyConditionExpression", "FilterExpression")}
+        shape["values"] = self.request.get("ExpressionAttributeValues")
+        digest = hashlib.sha256(json.dumps(shape, sort_keys=True, separators=(",", ":")).encode())
+        return digest.hexdigest()[:16]
+
+    def holds(self, key: Mapping[str, str]) -> bool:
+        """Whether `key` could be a LastEvaluatedKey of this query: a video's key, in the queried
+        partition and inside the sort key's bounds (what DynamoDB checks, and refuses otherwise)."""
+        name, value = self.partition
+        sort = key[self.sort_name]
+        return (
+            key["pk"].startswith("VIDEO#")
+            and key["sk"] == VIDEO_SK
+            and key[name] == value
+            and (self.lo is None or sort >= self.lo)
+            and (self.hi is None or sort < self.hi)
+        )
 
 
 def _video_query(
@@ -799,7 +862,9 @@ def _video_query(
     }
     if filters:
         request["FilterExpression"] = " AND ".join(filters)
-    return _VideoQuery(index, ("pk", "sk", pk_name, sk_name), request, bool(filters))
+    return _VideoQuery(
+        index, ("pk", "sk", pk_name, sk_name), request, bool(filters), (pk_name, pk_value), sk_name, lo, hi
+    )
 
 
 def _normalize_time(value: str, what: str) -> str:
@@ -809,20 +874,30 @@ def _normalize_time(value: str, what: str) -> str:
         raise ValueError(f"{what}: {exc}") from None
 
 
-def _encode_cursor(index: str, key: Mapping[str, Any]) -> str:
-    raw = json.dumps({"i": index, "k": {k: str(v) for k, v in key.items()}}, separators=(",", ":"))
+def _encode_cursor(plan: _VideoQuery, key: Mapping[str, Any]) -> str:
+    raw = json.dumps(
+        {"i": plan.index, "q": plan.fingerprint, "k": {k: str(v) for k, v in key.items()}},
+        separators=(",", ":"),
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, index: str, key_names: Iterable[str]) -> dict[str, Any]:
+def _decode_cursor(cursor: str, plan: _VideoQuery) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidCursorError("the cursor is not one this API handed out") from None
-    if not isinstance(data, dict) or data.get("i") != index or not isinstance(data.get("k"), dict):
-        raise InvalidCursorError("the cursor belongs to a different query: start again without it")
-    key = data["k"]
-    if set(key) != set(key_names) or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(data, dict) or not isinstance(data.get("k"), dict):
         raise InvalidCursorError("the cursor is not one this API handed out")
+    if data.get("i") != plan.index or data.get("q") != plan.fingerprint:
+        raise InvalidCursorError(
+            "the cursor belongs to a query with other filters (store, camera, status, from or to): "
+            "repeat that query's filters with it, or start again without it"
+        )
+    key = data["k"]
+    if set(key) != set(plan.key_names) or not all(isinstance(v, str) for v in key.values()):
+        raise InvalidCursorError("the cursor is not one this API handed out")
+    if not plan.holds(key):
+        raise InvalidCursorError("the cursor was altered: start again without it")
     return dict(key)

@@ -89,7 +89,11 @@ class Seeder:
         )
         return done.video
 
-    def rejected(self, store: str, camera: str, recorded_at: str, reason: str) -> Video:
+    def rejected(
+        self, store: str, camera: str, recorded_at: str, reason: str, *, time_known: bool = True
+    ) -> Video:
+        """A rejected upload; with time_known=False `recorded_at` is its upload time, as ingest lists
+        an upload whose recording time it cannot read (the camera's range is left alone)."""
         video = self._video(store, camera, recorded_at, VideoStatus.REJECTED, reason)
-        stored, _ = self.registry.register(video, expected_jobs=())
+        stored, _ = self.registry.register(video, expected_jobs=(), time_known=time_known)
         return stored
