@@ -8,15 +8,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
-from displaysense.resources import RESULTS_PREFIX, TABLE, UPLOADS_PREFIX
+from displaysense.resources import (
+    ABORT_MULTIPART_DAYS,
+    RESULTS_PREFIX,
+    TABLE,
+    UPLOAD_CORS,
+    UPLOADS_PREFIX,
+    LifecycleRule,
+    data_bucket_lifecycle,
+)
 
 from infra.settings import DeploymentSettings
-
-# How long a version stays after it became noncurrent (overwritten, or expired by the rules below).
-# The bucket is versioned, so "expire" first only hides an object behind a delete marker; this rule
-# is what finally deletes the bytes.
-NONCURRENT_DAYS = 1
-ABORT_MULTIPART_DAYS = 1
 
 # Table access, explicitly instead of CDK's grant_read_write_data: no Scan (every access pattern is a
 # key or index Query, see docs/architecture.md) and no stream actions (the table has no stream).
@@ -74,15 +76,15 @@ class StorageConstruct(Construct):
             ],
         )
 
+        # Local mode's bucket gets the same rule (resources.UPLOAD_CORS).
         cors = (
             [
-                # Browsers PUT footage straight into uploads/ with a presigned URL from the API.
                 s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.PUT],
+                    allowed_methods=[s3.HttpMethods(m) for m in UPLOAD_CORS.allowed_methods],
                     allowed_origins=list(settings.cors_origins),
-                    allowed_headers=["*"],
-                    exposed_headers=["ETag", "x-amz-version-id"],
-                    max_age=3000,
+                    allowed_headers=list(UPLOAD_CORS.allowed_headers),
+                    exposed_headers=list(UPLOAD_CORS.exposed_headers),
+                    max_age=UPLOAD_CORS.max_age_s,
                 )
             ]
             if settings.cors_origins
@@ -151,28 +153,21 @@ class StorageConstruct(Construct):
 
 
 def _lifecycle_rules(settings: DeploymentSettings) -> list[s3.LifecycleRule]:
-    # Footage: kept footage_retention_days. With 0 the results Lambda deletes each object version as
-    # soon as its analysis succeeded; footage that never succeeds (rejected, failed, stuck behind the
-    # job quota) still must not stay forever, so a short safety net expires it instead.
+    # The rules are resources.data_bucket_lifecycle's, which local mode's bucket carries too.
     footage_days = settings.footage_retention_days or settings.footage_safety_net_days
-    return [
-        s3.LifecycleRule(
-            id="expire-footage",
-            prefix=UPLOADS_PREFIX,
-            expiration=Duration.days(footage_days),
-            noncurrent_version_expiration=Duration.days(NONCURRENT_DAYS),
-        ),
-        s3.LifecycleRule(
-            id="expire-result-pages",
-            prefix=RESULTS_PREFIX,
-            expiration=Duration.days(settings.results_retention_days),
-            noncurrent_version_expiration=Duration.days(NONCURRENT_DAYS),
-        ),
-        # Bucket-wide housekeeping: parts of abandoned multipart uploads are billed but invisible, and
-        # delete markers left alone after their versions expired only slow down listings.
-        s3.LifecycleRule(
-            id="housekeeping",
-            abort_incomplete_multipart_upload_after=Duration.days(ABORT_MULTIPART_DAYS),
-            expired_object_delete_marker=True,
-        ),
-    ]
+    rules = data_bucket_lifecycle(footage_days=footage_days, results_days=settings.results_retention_days)
+    return [_cdk_rule(rule) for rule in rules]
+
+
+def _cdk_rule(rule: LifecycleRule) -> s3.LifecycleRule:
+    def days(value: int | None) -> Duration | None:
+        return None if value is None else Duration.days(value)
+
+    return s3.LifecycleRule(
+        id=rule.id,
+        prefix=rule.prefix,
+        expiration=days(rule.expiration_days),
+        noncurrent_version_expiration=days(rule.noncurrent_version_expiration_days),
+        abort_incomplete_multipart_upload_after=days(rule.abort_incomplete_multipart_upload_days),
+        expired_object_delete_marker=rule.expired_object_delete_marker or None,
+    )

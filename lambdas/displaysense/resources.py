@@ -15,6 +15,103 @@ UPLOADS_PREFIX = "uploads/"
 RESULTS_PREFIX = "results/"
 
 
+# --- the data bucket ----------------------------------------------------------------------------
+
+# How long a version stays after it became noncurrent (overwritten, or expired by the rules below).
+# The bucket is versioned, so "expire" first only hides an object behind a delete marker; this rule
+# is what finally deletes the bytes.
+NONCURRENT_VERSION_DAYS = 1
+ABORT_MULTIPART_DAYS = 1
+# The stack's defaults of footage_safety_net_days and results_retention_days (infra/settings.py,
+# checked equal by tests/infrastructure); local mode's bucket carries the rules with these.
+FOOTAGE_SAFETY_NET_DAYS = 2
+RESULTS_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class CorsRule:
+    allowed_methods: tuple[str, ...]
+    allowed_headers: tuple[str, ...]
+    exposed_headers: tuple[str, ...]
+    max_age_s: int
+
+    def s3_rule(self, origins: tuple[str, ...] | list[str]) -> dict[str, Any]:
+        """The rule as S3's PutBucketCors takes it, for these browser origins."""
+        return {
+            "AllowedMethods": list(self.allowed_methods),
+            "AllowedOrigins": list(origins),
+            "AllowedHeaders": list(self.allowed_headers),
+            "ExposeHeaders": list(self.exposed_headers),
+            "MaxAgeSeconds": self.max_age_s,
+        }
+
+
+# Browsers PUT footage straight into uploads/ with a presigned URL from the API; they may read the
+# stored object's ETag and version from the answer.
+UPLOAD_CORS = CorsRule(
+    allowed_methods=("PUT",),
+    allowed_headers=("*",),
+    exposed_headers=("ETag", "x-amz-version-id"),
+    max_age_s=3000,
+)
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    id: str
+    prefix: str | None = None
+    expiration_days: int | None = None
+    noncurrent_version_expiration_days: int | None = None
+    abort_incomplete_multipart_upload_days: int | None = None
+    expired_object_delete_marker: bool = False
+
+    def s3_rule(self) -> dict[str, Any]:
+        """The rule as S3's PutBucketLifecycleConfiguration takes it."""
+        rule: dict[str, Any] = {
+            "ID": self.id,
+            "Status": "Enabled",
+            "Filter": {"Prefix": self.prefix or ""},
+        }
+        if self.expiration_days is not None:
+            rule["Expiration"] = {"Days": self.expiration_days}
+        elif self.expired_object_delete_marker:
+            rule["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+        if self.noncurrent_version_expiration_days is not None:
+            rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": self.noncurrent_version_expiration_days}
+        if self.abort_incomplete_multipart_upload_days is not None:
+            rule["AbortIncompleteMultipartUpload"] = {
+                "DaysAfterInitiation": self.abort_incomplete_multipart_upload_days
+            }
+        return rule
+
+
+def data_bucket_lifecycle(*, footage_days: int, results_days: int) -> tuple[LifecycleRule, ...]:
+    """What the data bucket deletes by itself. `footage_days`: footage_retention_days, or with
+    retention 0 (the results Lambda deletes analysed footage) the safety net for footage that is
+    never analysed (rejected, failed, stuck behind the job quota)."""
+    return (
+        LifecycleRule(
+            id="expire-footage",
+            prefix=UPLOADS_PREFIX,
+            expiration_days=footage_days,
+            noncurrent_version_expiration_days=NONCURRENT_VERSION_DAYS,
+        ),
+        LifecycleRule(
+            id="expire-result-pages",
+            prefix=RESULTS_PREFIX,
+            expiration_days=results_days,
+            noncurrent_version_expiration_days=NONCURRENT_VERSION_DAYS,
+        ),
+        # Bucket-wide housekeeping: parts of abandoned multipart uploads are billed but invisible, and
+        # delete markers left alone after their versions expired only slow down listings.
+        LifecycleRule(
+            id="housekeeping",
+            abort_incomplete_multipart_upload_days=ABORT_MULTIPART_DAYS,
+            expired_object_delete_marker=True,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class IndexDefinition:
     name: str
@@ -97,8 +194,10 @@ class FunctionDefinition:
     memory_mb: int
 
 
+# The ingest handler begins a Start* only with its slowest case in hand (handlers/ingest.py,
+# STEP_RESERVE_MS, 91 s); the timeout leaves room for the records before it.
 INGEST_FUNCTION = FunctionDefinition(
-    name="ingest", handler="displaysense.handlers.ingest.handler", timeout_s=60, memory_mb=512
+    name="ingest", handler="displaysense.handlers.ingest.handler", timeout_s=120, memory_mb=512
 )
 # Results paging checkpoints well before this timeout (see handlers/results.py).
 RESULTS_FUNCTION = FunctionDefinition(

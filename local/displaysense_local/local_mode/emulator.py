@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import boto3
-from displaysense.resources import COMPLETION_QUEUE, INGEST_QUEUE, TABLE, UPLOADS_PREFIX, QueueDefinition
+from displaysense.resources import (
+    COMPLETION_QUEUE,
+    FOOTAGE_SAFETY_NET_DAYS,
+    INGEST_QUEUE,
+    RESULTS_RETENTION_DAYS,
+    TABLE,
+    UPLOAD_CORS,
+    UPLOADS_PREFIX,
+    QueueDefinition,
+    data_bucket_lifecycle,
+)
 from werkzeug.serving import BaseWSGIServer, make_server
 
 REGION = "us-east-1"
@@ -222,20 +232,19 @@ class AwsEmulator:
         bucket = f"{name}-data"
         if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
             s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-            s3.put_bucket_cors(
-                Bucket=bucket,
-                CORSConfiguration={
-                    "CORSRules": [
-                        {
-                            "AllowedMethods": ["PUT"],
-                            "AllowedOrigins": list(api_origins),
-                            "AllowedHeaders": ["*"],
-                            "MaxAgeSeconds": 3000,
-                        }
-                    ]
-                },
-            )
+        # Set again at every start, so a data directory of an earlier version gets today's rules.
+        # Local mode deletes analysed footage itself (retention 0), so the footage rule is the
+        # stack's safety net. moto stores lifecycle rules but never applies them.
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_cors(
+            Bucket=bucket, CORSConfiguration={"CORSRules": [UPLOAD_CORS.s3_rule(tuple(api_origins))]}
+        )
+        lifecycle = data_bucket_lifecycle(
+            footage_days=FOOTAGE_SAFETY_NET_DAYS, results_days=RESULTS_RETENTION_DAYS
+        )
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": [rule.s3_rule() for rule in lifecycle]}
+        )
         ingest_url, ingest_arn, ingest_dlq = self._queue(sqs, f"{name}-{INGEST_QUEUE.name}", INGEST_QUEUE)
         completion_url, completion_arn, completion_dlq = self._queue(
             sqs, f"{name}-{COMPLETION_QUEUE.name}", COMPLETION_QUEUE

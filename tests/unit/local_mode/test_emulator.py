@@ -1,0 +1,87 @@
+"""Local mode's AWS emulator: the resources it creates are resources.py's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from displaysense import resources
+from displaysense_local.local_mode.emulator import AwsEmulator
+from moto.core.base_backend import BackendDict
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[AwsEmulator]:
+    running = AwsEmulator(tmp_path / "aws")
+    running.data_dir.mkdir()
+    running.start()
+    yield running
+    running.stop()
+    BackendDict.reset()
+
+
+def test_the_bucket_has_the_stacks_cors_lifecycle_versioning_and_notification(emulator: AwsEmulator) -> None:
+    found = emulator.provision(api_origins=("http://localhost:3000",))
+    s3 = emulator.client("s3")
+    cors = s3.get_bucket_cors(Bucket=found.bucket)["CORSRules"]
+    assert [_without_id(rule) for rule in cors] == [resources.UPLOAD_CORS.s3_rule(("http://localhost:3000",))]
+    assert "ETag" in cors[0]["ExposeHeaders"]
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=found.bucket)["Rules"]
+    expected = resources.data_bucket_lifecycle(
+        footage_days=resources.FOOTAGE_SAFETY_NET_DAYS, results_days=resources.RESULTS_RETENTION_DAYS
+    )
+    assert lifecycle == [rule.s3_rule() for rule in expected]
+    assert s3.get_bucket_versioning(Bucket=found.bucket)["Status"] == "Enabled"
+    notification = s3.get_bucket_notification_configuration(Bucket=found.bucket)["QueueConfigurations"]
+    assert [(n["QueueArn"], n["Events"]) for n in notification] == [
+        (found.ingest_queue_arn, ["s3:ObjectCreated:*"])
+    ]
+    rules = notification[0]["Filter"]["Key"]["FilterRules"]
+    assert [(r["Name"].lower(), r["Value"]) for r in rules] == [("prefix", resources.UPLOADS_PREFIX)]
+
+
+def test_the_queues_have_resources_py_timeouts_retention_and_receive_counts(emulator: AwsEmulator) -> None:
+    found = emulator.provision()
+    sqs = emulator.client("sqs")
+    for url, dlq_url, definition in (
+        (found.ingest_queue_url, found.ingest_dlq_url, resources.INGEST_QUEUE),
+        (found.completion_queue_url, found.completion_dlq_url, resources.COMPLETION_QUEUE),
+    ):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        assert int(attributes["VisibilityTimeout"]) == definition.visibility_timeout_s
+        assert int(attributes["MessageRetentionPeriod"]) == definition.retention_days * 86400
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq_arn
+        assert int(redrive["maxReceiveCount"]) == definition.max_receive_count
+
+
+def test_the_table_is_resources_py_table_with_its_ttl(emulator: AwsEmulator) -> None:
+    found = emulator.provision()
+    dynamodb = emulator.client("dynamodb")
+    table = dynamodb.describe_table(TableName=found.table)["Table"]
+    request = resources.TABLE.create_table_request(found.table)
+    assert table["KeySchema"] == request["KeySchema"]
+    assert (
+        sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+        == (request["AttributeDefinitions"])
+    )
+    indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]}
+    assert indexes == {
+        i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in request["GlobalSecondaryIndexes"]
+    }
+    ttl = dynamodb.describe_time_to_live(TableName=found.table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": resources.TABLE.ttl_attribute}
+
+
+def test_provisioning_again_after_a_restart_finds_the_same_resources(emulator: AwsEmulator) -> None:
+    assert emulator.provision() == emulator.provision()
+
+
+def _without_id(rule: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rule.items() if k != "ID"}
