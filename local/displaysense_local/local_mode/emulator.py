@@ -114,6 +114,7 @@ class AwsEmulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._gate = _ReadWriteGate()
+        self._dynamodb = threading.Lock()
         self._changes = 0  # requests that may have changed state since the last snapshot
         self._saved_changes = 0
         self.url = ""
@@ -204,7 +205,17 @@ class AwsEmulator:
             try:
                 # The response is produced before the gate opens again: the state it reflects
                 # is inside the same consistent instant.
-                body = list(app(environ, start_response))
+                if environ.get("HTTP_X_AMZ_TARGET", "").startswith(_DYNAMODB_TARGET):
+                    # moto's DynamoDB takes no lock of its own: a Query walks the table's dicts in
+                    # Python while a concurrent PutItem may resize them ("dictionary changed size
+                    # during iteration", a 500), and a TransactWriteItems that fails restores a
+                    # deep copy of the whole table, undoing writes made meanwhile. DynamoDB has
+                    # neither problem, so here its requests run one at a time (the API and the
+                    # pipeline's handlers call it concurrently).
+                    with self._dynamodb:
+                        body = list(app(environ, start_response))
+                else:
+                    body = list(app(environ, start_response))
                 return body
             finally:
                 if _may_change_state(environ, body):
@@ -309,6 +320,7 @@ class AwsEmulator:
         return url, arn, dlq_url
 
 
+_DYNAMODB_TARGET = "DynamoDB_20120810."
 # Operations that only read: the pollers and the API call them all the time, and a snapshot is
 # only worth writing after something changed.
 _READS = frozenset(

@@ -1,15 +1,21 @@
-"""Local mode's AWS emulator: the resources it creates are resources.py's."""
+"""Local mode's AWS emulator: the resources it creates are resources.py's, and its DynamoDB stays
+consistent when the API and the pipeline call it from several threads at once."""
 
 from __future__ import annotations
 
 import json
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from displaysense import resources
-from displaysense_local.local_mode.emulator import AwsEmulator
+from displaysense_local.local_mode.emulator import AwsEmulator, LocalResources
 from moto.core.base_backend import BackendDict
 
 
@@ -81,6 +87,80 @@ def test_the_table_is_resources_py_table_with_its_ttl(emulator: AwsEmulator) -> 
 
 def test_provisioning_again_after_a_restart_finds_the_same_resources(emulator: AwsEmulator) -> None:
     assert emulator.provision() == emulator.provision()
+
+
+def test_dynamodb_answers_every_request_while_other_threads_write(emulator: AwsEmulator) -> None:
+    """moto's Query walks the table's dicts in Python: without the emulator's DynamoDB lock, a
+    PutItem of a new key in another thread makes it fail with a 500 ("dictionary changed size
+    during iteration"). A short thread switch interval makes that interleaving frequent; DynamoDB
+    itself never fails so."""
+    found = emulator.provision()
+    no_retries = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    writer, reader = (_dynamodb(emulator, no_retries) for _ in range(2))
+    for start in range(0, 2000, 25):
+        puts = [{"PutRequest": {"Item": _video(i)}} for i in range(start, start + 25)]
+        writer.batch_write_item(RequestItems={found.table: puts})
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        index = 10_000
+        while not stop.is_set():
+            try:
+                writer.put_item(TableName=found.table, Item=_video(index))
+            except Exception as exc:
+                errors.append(f"PutItem: {exc}")
+            index += 1
+
+    thread = threading.Thread(target=write)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        thread.start()
+        queries = 0
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            try:
+                _query(reader, found)
+            except Exception as exc:
+                errors.append(f"Query: {str(exc)[:120]}")
+            queries += 1
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert queries > 10
+    assert errors == []
+
+
+def _dynamodb(emulator: AwsEmulator, config: Config) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=config,
+    )
+
+
+def _video(index: int) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"VIDEO#{index}"},
+        "sk": {"S": "VIDEO"},
+        "gsi1pk": {"S": "STORE#s"},
+        "gsi1sk": {"S": f"{index:06d}"},
+    }
+
+
+def _query(client: Any, found: LocalResources) -> None:
+    client.query(
+        TableName=found.table,
+        IndexName=resources.TABLE.indexes[0].name,
+        KeyConditionExpression="gsi1pk = :store",
+        ExpressionAttributeValues={":store": {"S": "STORE#s"}},
+        Limit=5,
+    )
 
 
 def _without_id(rule: dict[str, Any]) -> dict[str, Any]:
