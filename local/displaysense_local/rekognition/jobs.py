@@ -7,6 +7,11 @@ Layout of the data directory:
                               label and the face job of that video
   footage/                    downloads in progress; deleted after each analysis
 A restart loads every job; those still IN_PROGRESS are queued again.
+
+One analysis per video: the first job of a video to reach a worker analyses it; a job of the same
+video that comes while that analysis runs registers on the analysis's future and gives its worker
+back at once (it completes when the analysis does), so two videos are analysed on two workers
+even though each has a label and a face job.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +63,11 @@ GIB = 1024**3
 
 class Interrupted(Exception):
     """The stand-in is stopping while this job runs."""
+
+
+# Footage file and a stop check (raises Interrupted) -> the analysis and the file's metadata.
+Analyse = Callable[[Path, Callable[[float], None]], tuple[VideoAnalysis, VideoMetadata]]
+Outcome = Future[tuple[VideoAnalysis, VideoMetadata]]
 
 
 @dataclass
@@ -115,17 +126,20 @@ class JobStore:
         s3_client: Any,
         sns_client: Any,
         clock: Callable[[], float] = time.time,
+        analyse: Analyse | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.settings = settings
         self._s3 = s3_client
         self._sns = sns_client
         self._clock = clock
+        self._analyse = analyse or self._analyse_footage
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._tokens: dict[tuple[str, str], str] = {}
         self._results: dict[str, list[dict[str, Any]]] = {}
-        self._video_locks: dict[str, threading.Lock] = {}
+        # Analyses running now, by analysis key; the file in analyses/ takes over once written.
+        self._analyses: dict[str, Outcome] = {}
         self._local = threading.local()
         self._stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="standin")
@@ -138,22 +152,18 @@ class JobStore:
     def start(self, api: str, request: dict[str, Any]) -> str:
         params = self._validate(api, request)
         with self._lock:
-            token = params["token"]
-            if token:
-                existing_id = self._tokens.get((api, token))
-                existing = self._jobs.get(existing_id) if existing_id else None
-                if existing is not None and self._clock() - existing.created_at < TOKEN_TTL_S:
-                    if existing.fingerprint != params["fingerprint"]:
-                        raise IdempotentParameterMismatchError(
-                            "ClientRequestToken was already used with different parameters."
-                        )
-                    return existing.job_id
-            active = sum(1 for j in self._jobs.values() if j.status == "IN_PROGRESS")
-            if active >= self.settings.max_concurrent_jobs:
-                raise LimitExceededError(
-                    f"Concurrent job limit of {self.settings.max_concurrent_jobs} stored video jobs exceeded."
-                )
-            self._check_object(params["bucket"], params["name"], params["version"])
+            existing = self._same_request(api, params)
+            if existing is not None:
+                return existing
+            self._check_capacity()
+        # S3 is asked outside the lock: a slow HEAD must not hold up every other request.
+        self._check_object(params["bucket"], params["name"], params["version"])
+        with self._lock:
+            # A start with the same token may have created its job while S3 was asked.
+            existing = self._same_request(api, params)
+            if existing is not None:
+                return existing
+            self._check_capacity()
             job = Job(
                 job_id=uuid.uuid4().hex + uuid.uuid4().hex[:32],
                 api=api,
@@ -162,11 +172,31 @@ class JobStore:
                 **{k: v for k, v in params.items() if k in _JOB_FIELDS},
             )
             self._jobs[job.job_id] = job
-            if token:
-                self._tokens[(api, token)] = job.job_id
+            if job.token:
+                self._tokens[(api, job.token)] = job.job_id
             self._save(job)
         self._pool.submit(self._run, job.job_id)
         return job.job_id
+
+    def _same_request(self, api: str, params: dict[str, Any]) -> str | None:
+        """The JobId a live ClientRequestToken already names (caller holds the lock)."""
+        token = params["token"]
+        existing_id = self._tokens.get((api, token)) if token else None
+        existing = self._jobs.get(existing_id) if existing_id else None
+        if existing is None or self._clock() - existing.created_at >= TOKEN_TTL_S:
+            return None
+        if existing.fingerprint != params["fingerprint"]:
+            raise IdempotentParameterMismatchError(
+                "ClientRequestToken was already used with different parameters."
+            )
+        return existing.job_id
+
+    def _check_capacity(self) -> None:
+        active = sum(1 for j in self._jobs.values() if j.status == "IN_PROGRESS")
+        if active >= self.settings.max_concurrent_jobs:
+            raise LimitExceededError(
+                f"Concurrent job limit of {self.settings.max_concurrent_jobs} stored video jobs exceeded."
+            )
 
     def _validate(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
         video = request.get("Video")
@@ -263,10 +293,72 @@ class JobStore:
 
     # ---- work -----------------------------------------------------------------------------
 
+    def now(self) -> float:
+        return self._clock()
+
     def _run(self, job_id: str) -> None:
+        """Complete the job from its video's analysis: stored, running in another job, or run here."""
         job = self._jobs[job_id]
+        owned: Outcome | None = None
         try:
-            analysis, metadata = self._analysis_for(job)
+            key = self._analysis_key(job)
+            stored = self.data_dir / "analyses" / f"{key}.json"
+            with self._lock:
+                outcome = self._analyses.get(key)
+                if outcome is None and not stored.exists():
+                    outcome = owned = self._analyses[key] = Future()
+        except Exception as error:
+            self._complete(job, _failed(error))
+            return
+        if outcome is None:
+            outcome = self._read_stored(stored)
+        elif owned is not None:
+            self._analyse_for(job, key, owned)
+        # Runs now if the analysis is done, else in the analysing worker when it is: this worker is free.
+        outcome.add_done_callback(partial(self._complete, job))
+
+    def _analyse_for(self, job: Job, key: str, outcome: Outcome) -> None:
+        """Download and analyse the video, store the analysis, and settle its future."""
+        footage = self.data_dir / "footage" / f"{key}.video"
+        try:
+            self._check_stop(0.0)
+            try:
+                self._download(job, footage)
+                analysis, metadata = self._analyse(footage, self._check_stop)
+            finally:
+                footage.unlink(missing_ok=True)
+            _write_json(
+                self.data_dir / "analyses" / f"{key}.json",
+                {"metadata": metadata.to_rekognition(), "analysis": analysis.to_json()},
+            )
+        except Exception as error:
+            with self._lock:
+                del self._analyses[key]
+            outcome.set_exception(error)
+            return
+        # The file is written before the future leaves the map: a later job finds one or the other.
+        with self._lock:
+            del self._analyses[key]
+        outcome.set_result((analysis, metadata))
+
+    @staticmethod
+    def _read_stored(path: Path) -> Outcome:
+        outcome: Outcome = Future()
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            outcome.set_result(
+                (
+                    VideoAnalysis.from_json(stored["analysis"]),
+                    VideoMetadata.from_rekognition(stored["metadata"]),
+                )
+            )
+        except Exception as error:
+            outcome.set_exception(error)
+        return outcome
+
+    def _complete(self, job: Job, outcome: Outcome) -> None:
+        try:
+            analysis, metadata = outcome.result()
             if job.api == LABELS:
                 found = results.label_detections(analysis, job.min_confidence, job.label_settings)
             else:
@@ -276,38 +368,19 @@ class JobStore:
         except Interrupted:
             # Stopped mid-analysis: the job stays IN_PROGRESS on disk and is resumed at the next start.
             return
-        except VideoFormatError as error:
-            self._finish(job, "FAILED", str(error), None)
-        except AnalysisError as error:
+        except (VideoFormatError, AnalysisError) as error:
             self._finish(job, "FAILED", str(error), None)
         except InvalidS3ObjectError as error:
             self._finish(job, "FAILED", error.message, None)
         except Exception:
-            log.exception("job %s failed unexpectedly", job_id)
+            log.exception("job %s failed unexpectedly", job.job_id)
             self._finish(job, "ERROR", "Internal server error.", None)
 
-    def _analysis_for(self, job: Job) -> tuple[VideoAnalysis, VideoMetadata]:
-        key = self._analysis_key(job)
-        with self._lock:
-            video_lock = self._video_locks.setdefault(key, threading.Lock())
-        # The label and the face job of one video wait for each other and analyse it once.
-        with video_lock:
-            self._check_stop(0.0)
-            path = self.data_dir / "analyses" / f"{key}.json"
-            if path.exists():
-                stored = json.loads(path.read_text(encoding="utf-8"))
-                return VideoAnalysis.from_json(stored["analysis"]), VideoMetadata.from_rekognition(
-                    stored["metadata"]
-                )
-            footage = self.data_dir / "footage" / f"{key}.video"
-            try:
-                self._download(job, footage)
-                metadata = probe(footage)
-                analysis = analyse_video(footage, self.settings.analysis, self._analyzer(), self._check_stop)
-            finally:
-                footage.unlink(missing_ok=True)
-            _write_json(path, {"metadata": metadata.to_rekognition(), "analysis": analysis.to_json()})
-            return analysis, metadata
+    def _analyse_footage(
+        self, footage: Path, check_stop: Callable[[float], None]
+    ) -> tuple[VideoAnalysis, VideoMetadata]:
+        metadata = probe(footage)
+        return analyse_video(footage, self.settings.analysis, self._analyzer(), check_stop), metadata
 
     def _analysis_key(self, job: Job) -> str:
         identity = json.dumps(
@@ -394,7 +467,10 @@ class JobStore:
                 continue
             self._jobs[job.job_id] = job
             if job.token:
-                self._tokens[(job.api, job.token)] = job.job_id
+                # A token reused after its 7 days names two jobs: the newer one is the live one.
+                named = self._jobs.get(self._tokens.get((job.api, job.token), ""))
+                if named is None or named.created_at < job.created_at:
+                    self._tokens[(job.api, job.token)] = job.job_id
         for stale in (self.data_dir / "footage").glob("*"):
             stale.unlink(missing_ok=True)
         for job in self._jobs.values():
@@ -411,6 +487,12 @@ class JobStore:
         """Stop now: queued jobs are not started, running analyses stop at their next frame."""
         self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _failed(error: Exception) -> Outcome:
+    outcome: Outcome = Future()
+    outcome.set_exception(error)
+    return outcome
 
 
 _JOB_FIELDS = {
