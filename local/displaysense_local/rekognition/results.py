@@ -17,6 +17,8 @@ PERSON_LABEL = "Person"
 PERSON_CATEGORIES = ("Person Description",)
 PERSON_ALIASES = ("Human",)
 MAX_PAGE = 1000
+# A NextToken is valid this long after the page that returned it (Rekognition: 24 hours).
+PAGE_TOKEN_TTL_S = 24 * 3600
 
 
 def _round(value: float, digits: int = 6) -> float:
@@ -129,31 +131,42 @@ def face_detections(analysis: VideoAnalysis, face_attributes: str) -> list[dict[
     ]
 
 
-def encode_token(job_id: str, offset: int, variant: str) -> str:
-    raw = json.dumps({"j": job_id, "o": offset, "v": variant}, separators=(",", ":")).encode()
+def encode_token(job_id: str, offset: int, variant: str, issued_at: float) -> str:
+    raw = json.dumps(
+        {"j": job_id, "o": offset, "v": variant, "t": int(issued_at)}, separators=(",", ":")
+    ).encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def decode_token(token: str, job_id: str, variant: str) -> int:
-    """The offset a NextToken points at; it must come from the same job and the same request shape."""
+def decode_token(token: str, job_id: str, variant: str, now: float) -> int:
+    """The offset a NextToken points at; it must come from the same job and request shape, and be
+    at most a day old."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
         offset = int(data["o"])
+        issued_at = int(data["t"])
         same = data["j"] == job_id and data["v"] == variant
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidPaginationTokenError("Invalid Token") from None
     if not same or offset < 0:
         raise InvalidPaginationTokenError("Invalid Token")
+    if now - issued_at > PAGE_TOKEN_TTL_S:
+        raise InvalidPaginationTokenError("Invalid Token: the pagination token has expired (24 hours).")
     return offset
 
 
 def page(
-    items: Sequence[dict[str, Any]], job_id: str, variant: str, max_results: int | None, token: str | None
+    items: Sequence[dict[str, Any]],
+    job_id: str,
+    variant: str,
+    max_results: int | None,
+    token: str | None,
+    now: float,
 ) -> tuple[list[dict[str, Any]], str | None]:
     size = min(max_results or MAX_PAGE, MAX_PAGE)
-    start = decode_token(token, job_id, variant) if token else 0
+    start = decode_token(token, job_id, variant, now) if token else 0
     if start > len(items):
         raise InvalidPaginationTokenError("Invalid Token")
     chunk = list(items[start : start + size])
     end = start + len(chunk)
-    return chunk, encode_token(job_id, end, variant) if end < len(items) else None
+    return chunk, encode_token(job_id, end, variant, now) if end < len(items) else None

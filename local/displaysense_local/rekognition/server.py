@@ -65,6 +65,7 @@ class RekognitionApi:
                 f"{sort_by}/{aggregate_by}",
                 _max_results(request),
                 request.get("NextToken"),
+                self.store.now(),
             )
             if token:
                 answer["NextToken"] = token
@@ -80,6 +81,7 @@ class RekognitionApi:
                 "faces",
                 _max_results(request),
                 request.get("NextToken"),
+                self.store.now(),
             )
             if token:
                 answer["NextToken"] = token

@@ -103,21 +103,34 @@ def test_face_attributes_default_and_all() -> None:
     assert full["Pose"] == {"Roll": 1.0, "Yaw": -12.0, "Pitch": 4.0}
 
 
+NOW = 1_800_000_000.0
+
+
 def test_paging_and_tokens() -> None:
     items = [{"n": i} for i in range(25)]
-    first, token = results.page(items, "job", "v", 10, None)
+    first, token = results.page(items, "job", "v", 10, None, NOW)
     assert first == items[:10] and token
-    second, token = results.page(items, "job", "v", 10, token)
-    third, last = results.page(items, "job", "v", 10, token)
+    second, token = results.page(items, "job", "v", 10, token, NOW)
+    third, last = results.page(items, "job", "v", 10, token, NOW)
     assert second + third == items[10:] and last is None
-    everything, none = results.page(items, "job", "v", None, None)
+    everything, none = results.page(items, "job", "v", None, None, NOW)
     assert everything == items and none is None
     for forged, job, variant in ((token, "other-job", "v"), (token, "job", "other"), ("%%%", "job", "v")):
         with pytest.raises(InvalidPaginationTokenError):
-            results.page(items, job, variant, 10, forged)
+            results.page(items, job, variant, 10, forged, NOW)
+
+
+def test_a_token_lives_24_hours() -> None:
+    items = [{"n": i} for i in range(25)]
+    _, token = results.page(items, "job", "v", 10, None, NOW)
+    assert token
+    later, _ = results.page(items, "job", "v", 10, token, NOW + results.PAGE_TOKEN_TTL_S)
+    assert later == items[10:20]
+    with pytest.raises(InvalidPaginationTokenError, match="expired"):
+        results.page(items, "job", "v", 10, token, NOW + results.PAGE_TOKEN_TTL_S + 1)
 
 
 def test_page_size_is_capped_at_1000() -> None:
     items = [{"n": i} for i in range(1500)]
-    chunk, token = results.page(items, "job", "v", 5000, None)
+    chunk, token = results.page(items, "job", "v", 5000, None, NOW)
     assert len(chunk) == 1000 and token
