@@ -186,6 +186,10 @@ class FrameAnalyzer:
 
 # Eye distance over box width of a frontal face in BlazeFace's boxes; it shrinks with cos(yaw).
 _FRONTAL_EYE_SHARE = 0.42
+# Half the distance between the ear tragions over how far the nose tip lies in front of them, for
+# an adult head (bitragion breadth about 14 cm; tragion to subnasale about 12 cm, of which about
+# 9.5 cm is depth, plus about 2 cm of nose): 7 / 11.5.
+_TRAGION_HALF_OVER_NOSE_DEPTH = 0.62
 # Nose tip below the eye line, as a share of the eye-to-mouth distance, in a level frontal face.
 _FRONTAL_NOSE_DROP = 0.45
 
@@ -193,15 +197,22 @@ _FRONTAL_NOSE_DROP = 0.45
 def keypoint_pose(face: FaceCandidate) -> HeadPose:
     """A coarse pose from BlazeFace's six keypoints, for faces the mesh does not accept.
 
-    Turning the head shortens the projected eye distance by cos(yaw); the nose moves the way the
-    face turns. Nodding moves the nose tip along the eye-to-mouth line.
+    Two cues of the yaw: turning the head shortens the projected eye distance by cos(yaw), and it
+    moves the nose tip off the midpoint of the ear tragions by depth * sin(yaw) while their half
+    distance shrinks to half * cos(yaw). For a turned face the detector guesses the hidden eye and
+    ear near where a frontal face has them, so both cues fall short of the true turn: the larger
+    one is taken. Nodding moves the nose tip along the eye-to-mouth line.
     """
     k = face.keypoints.astype(float)
     eyes = (k[0] + k[1]) / 2
     eye_share = float(np.linalg.norm(k[1] - k[0])) / max(face.box.width, 1e-6)
-    yaw = math.degrees(math.acos(min(1.0, eye_share / _FRONTAL_EYE_SHARE)))
+    by_eyes = math.degrees(math.acos(min(1.0, eye_share / _FRONTAL_EYE_SHARE)))
     if k[2][0] < eyes[0]:
-        yaw = -yaw
+        by_eyes = -by_eyes
+    ears_mid = (k[4][0] + k[5][0]) / 2
+    ears_half = abs(k[5][0] - k[4][0]) / 2
+    by_ears = math.degrees(math.atan2((k[2][0] - ears_mid) * _TRAGION_HALF_OVER_NOSE_DEPTH, ears_half))
+    yaw = by_eyes if abs(by_eyes) >= abs(by_ears) else by_ears
     eye_to_mouth = float(k[3][1] - eyes[1])
     drop = float(k[2][1] - eyes[1]) / eye_to_mouth if abs(eye_to_mouth) > 1e-6 else _FRONTAL_NOSE_DROP
     pitch = math.degrees(math.asin(max(-1.0, min(1.0, (_FRONTAL_NOSE_DROP - drop) / _FRONTAL_NOSE_DROP))))

@@ -75,6 +75,12 @@ def test_keypoint_pose_of_a_frontal_and_a_turned_face() -> None:
     turned = frontal.copy()
     turned[:, 0] = 150 + (turned[:, 0] - 150) * 0.5 + 10  # eyes half as far apart, nose to the right
     assert keypoint_pose(FaceCandidate(box, 0.9, turned)).yaw == pytest.approx(60, abs=3)
+    # A profile the detector drew with both eyes apart, as for a frontal face: the nose far off the
+    # ears' midpoint still tells the turn (nose offset 40 of half distance 20: atan(0.62 * 2)).
+    guessed = frontal.copy()
+    guessed[2, 0] = 110  # nose at the left edge of the face
+    guessed[4:, 0] = (130, 170)  # the hidden ear guessed near the visible one
+    assert keypoint_pose(FaceCandidate(box, 0.9, guessed)).yaw == pytest.approx(-51, abs=2)
 
 
 def test_overlapping_and_nested_boxes_are_one() -> None:
@@ -95,11 +101,27 @@ def test_head_and_legs_in_one_column_are_one_person() -> None:
     upper = PersonCandidate(Box(100, 50, 60, 150), 90.0, "face")
     legs = PersonCandidate(Box(110, 180, 40, 180), 70.0, "hog")
     beside = PersonCandidate(Box(300, 50, 60, 300), 80.0, "hog")
-    merged, faces = merge_columns([upper, legs, beside], [1, 0, 0], 0.7)
+    merged, faces = merge_columns([upper, legs, beside], [1, 0, 0], 0.7, 1 / 3)
     assert merged[0].box == Box(100, 50, 60, 310) and merged[0].confidence == 90.0
     assert merged[1] == beside and faces == [1, 0]
     # Two boxes that each hold a face stay two people, however close.
-    assert len(merge_columns([upper, legs], [1, 1], 0.7)[0]) == 2
+    assert len(merge_columns([upper, legs], [1, 1], 0.7, 1 / 3)[0]) == 2
+
+
+def test_legs_in_a_stride_beside_the_upper_body_are_that_person() -> None:
+    body = PersonCandidate(Box(100, 60, 80, 220), 95.0, "hog")
+    # Hips and legs found apart, a stride to the side: shorter, starting below the upper third.
+    legs = PersonCandidate(Box(150, 160, 60, 200), 70.0, "hog")
+    merged, faces = merge_columns([body, legs], [1, 0], 0.7, 1 / 3)
+    assert merged == [PersonCandidate(Box(100, 60, 110, 300), 95.0, "hog")] and faces == [1]
+    # Someone beside at eye level has their head beside the other's head: two people.
+    neighbour = PersonCandidate(Box(150, 70, 80, 210), 80.0, "hog")
+    assert len(merge_columns([body, neighbour], [1, 0], 0.7, 1 / 3)[0]) == 2
+    # A taller box further down is someone nearer the camera, not a part.
+    nearer = PersonCandidate(Box(150, 140, 90, 240), 80.0, "hog")
+    assert len(merge_columns([body, nearer], [1, 0], 0.7, 1 / 3)[0]) == 2
+    # A lower box with a face of its own is a person (a child beside a parent).
+    assert len(merge_columns([body, legs], [1, 1], 0.7, 1 / 3)[0]) == 2
 
 
 def test_motion_gate_drops_what_never_moved() -> None:

@@ -37,6 +37,10 @@ class PersonSettings:
     # much of the narrower one's columns are one person (people in one column hide each other, so
     # the detector cannot see two there), unless each holds a face.
     min_column_overlap: float = 0.7
+    # A shorter box that starts below this share of a taller box's height and shares columns with
+    # it is the hips and legs of that person (a stride puts them beside the upper body), not a
+    # second person: at eye level a second person's head would be beside the first one's head.
+    part_below_share: float = 1 / 3
     # Background subtraction (a fixed camera): a person box without a face is only reported when
     # this share of it differs from the background, or when it continues a reported box of the last
     # `motion_memory_s` seconds (someone who walked in and now stands still). Door edges, reflections
@@ -102,7 +106,7 @@ class PersonDetector:
         Returns the persons and how many faces each holds.
         """
         people, held = add_people_from_faces(persons, faces, frame_width, frame_height)
-        return merge_columns(people, held, self.settings.min_column_overlap)
+        return merge_columns(people, held, self.settings.min_column_overlap, self.settings.part_below_share)
 
     def confidence(self, margin: float) -> float:
         return 100.0 / (1.0 + math.exp(-self.settings.confidence_slope * margin))
@@ -114,10 +118,17 @@ def _same_column(a: Box, b: Box, min_overlap: float) -> bool:
     return narrow > 0 and shared / narrow >= min_overlap
 
 
+def _lower_part(part: Box, body: Box, below_share: float) -> bool:
+    """`part` is a piece of `body` further down: shorter, starting below its upper share, beside it."""
+    shared = min(part.right, body.right) - max(part.left, body.left)
+    return shared > 0 and part.height < body.height and part.top >= body.top + below_share * body.height
+
+
 def merge_columns(
-    people: list[PersonCandidate], faces: list[int], min_overlap: float
+    people: list[PersonCandidate], faces: list[int], min_overlap: float, part_below_share: float
 ) -> tuple[list[PersonCandidate], list[int]]:
-    """Union boxes stacked in one column (head, torso and legs found apart) into one person.
+    """Union the boxes of one body found apart into one person: boxes stacked in one column (head,
+    torso and legs), and a faceless lower part beside the upper body (legs in a stride).
 
     `faces[i]` is the number of faces person i holds; boxes that hold a face each are two people
     standing close, never merged.
@@ -129,7 +140,13 @@ def merge_columns(
         for i in range(len(merged)):
             for j in range(i + 1, len(merged)):
                 (a, fa), (b, fb) = merged[i], merged[j]
-                if fa + fb > 1 or not _same_column(a.box, b.box, min_overlap):
+                if fa + fb > 1:
+                    continue
+                if not (
+                    _same_column(a.box, b.box, min_overlap)
+                    or (fb == 0 and _lower_part(b.box, a.box, part_below_share))
+                    or (fa == 0 and _lower_part(a.box, b.box, part_below_share))
+                ):
                     continue
                 left, top = min(a.box.left, b.box.left), min(a.box.top, b.box.top)
                 right, bottom = max(a.box.right, b.box.right), max(a.box.bottom, b.box.bottom)
