@@ -15,7 +15,8 @@ What it reproduces of the deployed API (infra/constructs/api_construct.py):
 - limits: a request body over 10 MB is 413, a handler answer over 6 MB or a handler exception is
   502, as Lambda and API Gateway do.
 
-It calls the handler in-process, one request at a time, like one Lambda container does.
+It calls the handler in-process, one request at a time, like one Lambda container does (and as
+Powertools' resolver needs: it keeps the current event on its class, not per request).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ environment (or install their own clients) first:
 
     wiring.install(Services(settings, AwsClients(table_name)))   # tests: moto clients, a Stubber
     wiring.install(None)                                          # back to the environment
+
+Local mode runs every function in one process; `with wiring.container(own):` gives the code run
+inside it (in that thread) its own services, as each Lambda function has its own process on AWS.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -67,10 +72,14 @@ class Services:
 
 _lock = threading.Lock()
 _services: Services | None = None
+_container: ContextVar[Services | None] = ContextVar("displaysense_container", default=None)
 
 
 def services() -> Services:
     global _services  # noqa: PLW0603 - the one per-process instance, by design
+    own = _container.get()
+    if own is not None:
+        return own
     with _lock:
         if _services is None:
             _services = Services.from_environment()
@@ -82,3 +91,13 @@ def install(replacement: Services | None) -> None:
     global _services  # noqa: PLW0603
     with _lock:
         _services = replacement
+
+
+@contextmanager
+def container(own: Services) -> Iterator[Services]:
+    """`services()` is `own` inside the block, in this thread (or task) only."""
+    token = _container.set(own)
+    try:
+        yield own
+    finally:
+        _container.reset(token)

@@ -6,6 +6,17 @@
 Only configuration differs from AWS: the standard AWS endpoint variables point boto3 at the
 emulator (AWS_ENDPOINT_URL) and at the stand-in (AWS_ENDPOINT_URL_REKOGNITION), and the DS_*
 variables name the local resources. The handlers are imported and invoked unchanged.
+
+Every function runs in this one process, where on AWS each has containers of its own:
+- the pipeline's functions (ingest, results, watchdog) share the process's services and run one
+  invocation at a time. Two at once would share one boto3 DynamoDB Table resource (boto3
+  resources are not thread-safe: the condition-expression builder behind every call through it
+  is one object, reset at each call) and Powertools' Logger keys (`inject_lambda_context` sets
+  the invocation's keys on the logger all of them share);
+- the API function has a container of its own (`wiring.container`): its own clients, its own
+  logger, no state shared with the pipeline, so it answers while a results invocation runs, as
+  on AWS. It only reads the table and signs URLs. It serves one request at a time (the local API
+  Gateway), as one container does: Powertools' resolver keeps the current event on its class.
 """
 
 from __future__ import annotations
@@ -24,7 +35,13 @@ from types import TracebackType
 from typing import Any
 
 from displaysense.config import ServiceSettings
-from displaysense.resources import COMPLETION_QUEUE, INGEST_FUNCTION, INGEST_QUEUE, RESULTS_FUNCTION
+from displaysense.resources import (
+    API_FUNCTION,
+    COMPLETION_QUEUE,
+    INGEST_FUNCTION,
+    INGEST_QUEUE,
+    RESULTS_FUNCTION,
+)
 
 from displaysense_local.local_mode.drop_folder import DropFolderWatcher
 from displaysense_local.local_mode.emulator import REGION, AwsEmulator, EmulatorError, LocalResources
@@ -139,9 +156,21 @@ class LocalDeployment:
         # Imported only now: like a Lambda cold start, they read the environment set above.
         from displaysense.handlers import api, ingest, results, watchdog, wiring
 
+        from displaysense_local.api_gateway import rest_event, start_api_gateway
+        from displaysense_local.lambda_context import LambdaContext
+
         wiring.install(None)
         _log_to(self._log_stream)
-        invoke_lock = threading.Lock()
+        api_container = wiring.Services.from_environment()
+
+        def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            with wiring.container(api_container):
+                return api.handler(event, context)
+
+        # The API's first request, here in one thread: it creates the API's boto3 clients, which
+        # must not happen while other threads create theirs from the same boto3 session.
+        api_handler(rest_event(method="GET", resource_path="/stores"), LambdaContext(API_FUNCTION))
+        invoke_lock = threading.Lock()  # the pipeline's: see the module's docstring
         sqs = self.emulator.client("sqs")
         for queue, function, handler, url, arn in (
             (
@@ -171,12 +200,6 @@ class LocalDeployment:
             )
             source.start()
             self._parts.append(source)
-
-        from displaysense_local.api_gateway import start_api_gateway
-
-        def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            with invoke_lock:
-                return api.handler(event, context)
 
         try:
             gateway = start_api_gateway(

@@ -57,8 +57,8 @@ class SqsEventSource:
         self.function = function
         self.handler = handler
         self.region = region
-        # Handlers share one process here; the lock makes each invocation run alone, as each
-        # runs alone in its Lambda container.
+        # Shared by the pipeline's event sources: their handlers share one process's services and
+        # logger here, so each invocation runs alone (see local_mode/deployment.py).
         self.invoke_lock = invoke_lock
         self.stats = Invocations()
         self._stop = threading.Event()

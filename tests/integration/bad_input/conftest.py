@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import logging
-import os
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -40,6 +38,7 @@ from tests.support.bad_inputs import (
     UploadCase,
     Via,
 )
+from tests.support.local_environment import LocalEnvironment
 
 FINAL = ("SUCCEEDED", "FAILED", "REJECTED")
 TIMEOUT_S = 240.0
@@ -147,30 +146,6 @@ def send(
         connection.close()
 
 
-class _Environment:
-    """os.environ and the handlers' wiring as they were: local mode sets AWS_ENDPOINT_URL and the
-    DS_* variables for the handlers it imports, which must not leak into later tests (moto's
-    in-process mocks would then send their calls to a stopped emulator)."""
-
-    def __enter__(self) -> None:
-        self._saved = dict(os.environ)
-        self._streams = {
-            handler: handler.stream
-            for name in ("displaysense", "displaysense-api", "displaysense_local")
-            for handler in logging.getLogger(name).handlers
-            if isinstance(handler, logging.StreamHandler)
-        }
-
-    def __exit__(self, *exc: object) -> None:
-        from displaysense.handlers import wiring
-
-        os.environ.clear()
-        os.environ.update(self._saved)
-        wiring.install(None)
-        for handler, stream in self._streams.items():
-            handler.stream = stream
-
-
 def _upload(local: LocalDeployment, case: UploadCase) -> None:
     assert local.resources is not None
     if case.via is Via.DROP:
@@ -270,7 +245,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusRun]:
         sample_fps=2.0,  # the baseline needs analysed footage, not accuracy: fewer frames, less CPU
         extra_env={"DS_MAX_VIDEO_BYTES": str(MAX_VIDEO_BYTES)},
     )
-    with _Environment(), LocalDeployment(options) as local:
+    with LocalEnvironment(), LocalDeployment(options) as local:
         assert local.resources is not None
         s3 = local.emulator.client("s3")
         empty = snapshot(local)
