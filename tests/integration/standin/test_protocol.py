@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
+import boto3
 import botocore.exceptions
 import cv2
 import numpy as np
 import pytest
-from displaysense_local.rekognition import RekognitionStandIn
+from botocore.config import Config
+from displaysense_local.rekognition import RekognitionStandIn, StandInSettings
 
-from .conftest import BUCKET, JOB_TAG, ROLE_ARN, SAMPLE_KEY, Analysed, Aws, all_pages, client, wait_for
+from .conftest import (
+    BUCKET,
+    CREDENTIALS,
+    JOB_TAG,
+    ROLE_ARN,
+    SAMPLE_KEY,
+    Analysed,
+    Aws,
+    all_pages,
+    client,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +60,7 @@ def test_label_job_reports_the_real_video(analysed: Analysed) -> None:
     assert (meta["FrameWidth"], meta["FrameHeight"]) == (642, 362)
     assert meta["FrameRate"] == pytest.approx(60.02, abs=0.01)
     assert meta["DurationMillis"] == pytest.approx(40_917, abs=50)
+    assert meta["ColorRange"] == "LIMITED"  # the SPS's video_full_range_flag
 
 
 def test_person_labels_have_rekognition_shape(analysed: Analysed) -> None:
@@ -235,21 +251,25 @@ def test_unsupported_codec_fails_the_job(analysed: Analysed, aws: Aws, tmp_path:
 
 
 def test_limit_exceeded_restart_resumes_and_keeps_jobs(aws: Aws, tmp_path: Path) -> None:
-    def standin() -> RekognitionStandIn:
-        # One frame per second keeps this second analysis of the clip short.
+    def standin(data_dir: Path) -> RekognitionStandIn:
+        # One frame per second keeps these extra analyses of the clip short.
         return RekognitionStandIn(
-            tmp_path, aws.endpoint, aws.endpoint, workers=1, max_concurrent_jobs=1, sample_fps=1.0
+            data_dir, aws.endpoint, aws.endpoint, workers=1, max_concurrent_jobs=1, sample_fps=1.0
         )
 
-    first = standin()
+    data = tmp_path / "restarted"
+    first = standin(data)
     rek = client("rekognition", first.start())
     job = rek.start_label_detection(Video=VIDEO, ClientRequestToken="resume-1")["JobId"]
     with pytest.raises(rek.exceptions.LimitExceededException):
         rek.start_face_detection(Video=VIDEO)
     assert rek.get_label_detection(JobId=job)["JobStatus"] == "IN_PROGRESS"
     first.stop()  # interrupts the analysis
+    # Interrupted, not finished: the job is still in progress on disk, with nothing analysed kept.
+    assert json.loads((data / "jobs" / f"{job}.json").read_text())["status"] == "IN_PROGRESS"
+    assert not list((data / "analyses").iterdir()) and not list((data / "results").iterdir())
 
-    second = standin()
+    second = standin(data)
     rek = client("rekognition", second.start())
     answer = wait_for(rek.get_label_detection, job)
     assert answer["JobStatus"] == "SUCCEEDED"
@@ -259,7 +279,75 @@ def test_limit_exceeded_restart_resumes_and_keeps_jobs(aws: Aws, tmp_path: Path)
     assert rek.start_label_detection(Video=VIDEO, ClientRequestToken="resume-1")["JobId"] == job
     second.stop()
 
-    third = standin()
+    third = standin(data)
     rek = client("rekognition", third.start())
     assert all_pages(rek.get_label_detection, "Labels", JobId=job) == labels
     third.stop()
+
+    # The resumed job found what a job that was never interrupted finds.
+    with standin(tmp_path / "uninterrupted") as fresh:
+        rek = client("rekognition", fresh.url)
+        straight = rek.start_label_detection(Video=VIDEO)["JobId"]
+        assert wait_for(rek.get_label_detection, straight)["VideoMetadata"] == answer["VideoMetadata"]
+        assert all_pages(rek.get_label_detection, "Labels", JobId=straight) == labels
+
+
+def test_service_errors_and_oversized_videos_are_rekognition_exceptions(aws: Aws, tmp_path: Path) -> None:
+    # The sample is about 1 MB: over a 1000-byte limit, as a 10 GB file is over Rekognition's.
+    settings = StandInSettings(max_video_bytes=1000)
+    with RekognitionStandIn(tmp_path, aws.endpoint, aws.endpoint, settings=settings) as standin:
+        # No retries: botocore would retry a 500 on its own, as it does against AWS.
+        rek = boto3.client(
+            "rekognition",
+            endpoint_url=standin.url,
+            config=Config(retries={"total_max_attempts": 1}),
+            **CREDENTIALS,
+        )
+        with pytest.raises(rek.exceptions.VideoTooLargeException) as too_large:
+            rek.start_label_detection(Video=VIDEO)
+        assert too_large.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+        def broken(*_: Any, **__: Any) -> Any:
+            raise RuntimeError("disk on fire")
+
+        assert standin.store is not None
+        standin.store.get = broken  # type: ignore[method-assign]
+        with pytest.raises(rek.exceptions.InternalServerError) as internal:
+            rek.get_face_detection(JobId="a" * 64)
+        assert internal.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    # The product sorts them as Rekognition's answers deserve: retry later, and the upload's fault.
+    jobs = pytest.importorskip("displaysense.adapters.rekognition_jobs")
+    assert isinstance(jobs.classify(internal.value), jobs.RetryLaterError)
+    assert isinstance(jobs.classify(too_large.value), jobs.BadInputError)
+
+
+def test_the_products_label_request(analysed: Analysed, aws: Aws) -> None:
+    """StartLabelDetection and GetLabelDetection exactly as DisplaySense's adapter sends them."""
+    adapters = pytest.importorskip("displaysense.adapters.rekognition_jobs")
+    video = pytest.importorskip("displaysense.domain.video")
+    product = adapters.RekognitionJobs(analysed.rekognition, topic_arn=aws.topic_arn, role_arn=ROLE_ARN)
+    job = product.start(
+        video.JobKind.LABELS,
+        bucket=BUCKET,
+        key=SAMPLE_KEY,
+        version_id=None,
+        token="product-labels-1",
+        job_tag="video-0002",
+    )
+    wait_for(analysed.rekognition.get_label_detection, job)
+    pages: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        pages.append(product.get_page(video.JobKind.LABELS, job, token))
+        token = pages[-1].get("NextToken")
+        if not token:
+            break
+    assert pages[0]["JobStatus"] == "SUCCEEDED" and pages[0]["JobTag"] == "video-0002"
+    assert pages[0]["GetRequestMetadata"] == {"SortBy": "TIMESTAMP", "AggregateBy": "TIMESTAMPS"}
+    # The Person inclusion filter keeps everything the stand-in reports: the same as no filter.
+    reported = [d for page in pages for d in page["Labels"]]
+    assert reported == all_pages(analysed.rekognition.get_label_detection, "Labels", JobId=analysed.label_job)
+    messages = [m for m in aws.completion_messages(wait_s=3.0) if m["JobId"] == job]
+    assert [(m["Status"], m["API"], m["JobTag"]) for m in messages] == [
+        ("SUCCEEDED", "StartLabelDetection", "video-0002")
+    ]
