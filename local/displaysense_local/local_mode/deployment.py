@@ -118,8 +118,9 @@ class LocalDeployment:
 
     def _start(self) -> None:
         options = self.options
-        for folder, what in ((options.data_dir, "data directory"), (options.drop_dir, "drop folder")):
-            _writable(folder, what)
+        # The data directory holds footage, metrics and the API key: a new one is its owner's only.
+        _writable(options.data_dir, "data directory", mode=0o700)
+        _writable(options.drop_dir, "drop folder")
         _port_free(options.host, options.port)
         _models_present()
         self._log_stream = (options.data_dir / "local.log").open("a", encoding="utf-8")
@@ -293,9 +294,11 @@ def _watchdog(handler: Any, lock: threading.Lock) -> None:
         )
 
 
-def _writable(folder: Path, what: str) -> None:
+def _writable(folder: Path, what: str, mode: int = 0o777) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=mode, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
             pass
     except OSError as exc:
@@ -335,12 +338,17 @@ def _models_present() -> None:
 
 
 def _stored_key(path: Path) -> str:
-    """An API key generated once per data directory, so a restart keeps the same key."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
+    """An API key generated once per data directory, so a restart keeps the same key. The file is
+    created readable by its owner only (never, even for a moment, by anyone else)."""
     key = secrets.token_urlsafe(24)
-    path.write_text(key + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:  # written by an earlier version, or copied in
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(key + "\n")
     return key
 
 

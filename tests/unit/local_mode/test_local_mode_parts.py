@@ -92,3 +92,34 @@ def test_the_emulator_state_survives_a_restart(tmp_path: Path) -> None:
     finally:
         second.stop()
         BackendDict.reset()
+
+
+def test_the_api_key_file_is_created_for_its_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    # Even with a umask that lets anything through and no chmod after the fact, the file is
+    # created with mode 0600: there is no moment in which others could read it.
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: None)
+    previous = os.umask(0)
+    try:
+        key = deployment._stored_key(tmp_path / "api-key")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "api-key").stat().st_mode & 0o777 == 0o600
+    assert deployment._stored_key(tmp_path / "api-key") == key  # the same key at the next start
+    assert len(key) >= 32
+
+
+def test_an_api_key_file_readable_by_others_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "api-key"
+    path.write_text("an-older-key\n")
+    path.chmod(0o644)
+    assert deployment._stored_key(path) == "an-older-key"
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_new_data_directory_is_its_owners_only(tmp_path: Path) -> None:
+    deployment._writable(tmp_path / "new" / "data", "data directory", mode=0o700)
+    assert (tmp_path / "new" / "data").stat().st_mode & 0o777 == 0o700
