@@ -62,8 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0 to 65535 (0: any free port)")
+    return port
+
+
 def _local_options(parser: argparse.ArgumentParser, default_data: Path, drop: bool) -> None:
-    parser.add_argument("--port", type=int, default=8080, help="port of the API and dashboard (default 8080)")
+    parser.add_argument(
+        "--port", type=_port, default=8080, help="port of the API and dashboard (default 8080, 0: any free)"
+    )
     parser.add_argument("--data-dir", type=Path, default=default_data, help=f"state (default {default_data})")
     if drop:
         parser.add_argument(
@@ -74,13 +86,29 @@ def _local_options(parser: argparse.ArgumentParser, default_data: Path, drop: bo
     )
 
 
+INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl+C
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
+    except KeyboardInterrupt:
+        # Ctrl+C before the command's work was done (start-up, the demo's wait, an upload).
+        # Serving, the way to stop is Ctrl+C: that is not an interruption (status 0).
+        print(f"displaysense: interrupted; {_after_interrupt(args)}", file=sys.stderr)
+        return INTERRUPTED
     except CommandError as exc:
         print(f"displaysense: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _after_interrupt(args: argparse.Namespace) -> str:
+    if args.command == "upload":
+        return "the upload did not finish: run the same command again"
+    if args.command in ("demo", "local"):
+        return f"nothing is lost: the analysis resumes at the next start with --data-dir {args.data_dir}"
+    return "nothing was written"
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -87,12 +87,12 @@ def _put(url: str, headers: dict[str, str], stream: BinaryIO, size: int, out: Te
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_type(parts.netloc, timeout=60)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
+    sent = 0
     try:
         connection.putrequest("PUT", path, skip_accept_encoding=True)
         for name, value in {**headers, "Content-Length": str(size)}.items():
             connection.putheader(name, value)
         connection.endheaders()
-        sent = 0
         while chunk := stream.read(CHUNK):
             connection.send(chunk)
             sent += len(chunk)
@@ -103,7 +103,8 @@ def _put(url: str, headers: dict[str, str], stream: BinaryIO, size: int, out: Te
         raise UploadError(f"the upload to {parts.netloc} failed: {exc}") from None
     finally:
         connection.close()
-    out.write("\n")
+        if sent:
+            out.write("\n")  # ends the progress line, also when the upload failed or was interrupted
     if response.status >= 300:
         raise UploadError(
             f"S3 refused the upload (HTTP {response.status}): {body[:200].decode(errors='replace')}"
