@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +28,7 @@ class LocalModeError(CommandError):
 
 
 def up(options: LocalOptions, out: TextIO = sys.stdout) -> int:
+    _starting(options, out)
     with _running(options) as local:
         _banner(local, out)
         out.write(
@@ -34,18 +36,21 @@ def up(options: LocalOptions, out: TextIO = sys.stdout) -> int:
         )
         out.flush()
         _wait_for_interrupt()
+        _stopping(options, out)
     return 0
 
 
 def demo(
     options: LocalOptions, exit_when_done: bool, timeout_s: float = 600.0, out: TextIO = sys.stdout
 ) -> int:
+    _starting(options, out)
     with _running(options) as local:
         _banner(local, out)
         sample = copy_sample(options.drop_dir, DEMO_STORE, DEMO_CAMERA, DEMO_RECORDED_AT)
         out.write(f"Sample footage: {sample}\n")
         out.flush()
-        video = _wait_for_video(local, f"uploads/{DEMO_STORE}/{DEMO_CAMERA}/{sample.name}", timeout_s, out)
+        key = f"uploads/{DEMO_STORE}/{DEMO_CAMERA}/{sample.name}"
+        video = follow_video(lambda: _find_video(local, key), timeout_s, out)
         _print_outcome(video, out)
         out.write(f"\nDashboard: {local.dashboard_url}  (API key: {local.api_key})\n")
         out.flush()
@@ -55,7 +60,18 @@ def demo(
             out.write("Serving until Ctrl+C.\n")
             out.flush()
             _wait_for_interrupt()
+            _stopping(options, out)
     return 0
+
+
+def _starting(options: LocalOptions, out: TextIO) -> None:
+    out.write(f"Starting local mode on {options.data_dir} …\n")
+    out.flush()
+
+
+def _stopping(options: LocalOptions, out: TextIO) -> None:
+    out.write(f"Stopped. What is not analysed yet resumes at the next start on {options.data_dir}.\n")
+    out.flush()
 
 
 class _running:
@@ -125,34 +141,68 @@ def api_get(local: LocalDeployment, path: str) -> Any:
         return json.loads(response.read())
 
 
-def _wait_for_video(local: LocalDeployment, key: str, timeout_s: float, out: TextIO) -> dict[str, Any]:
-    """Follow the video through the API until it reaches a final state, showing its progress."""
-    started = time.monotonic()
-    status, shown = "uploading", ""
-    spinner = "|/-\\"
-    tick = 0
-    live = out.isatty()  # a terminal gets one updating line, a log one line per state
+def _find_video(local: LocalDeployment, key: str) -> dict[str, Any] | None:
     query = urllib.parse.urlencode({"store": DEMO_STORE})
-    while time.monotonic() - started < timeout_s:
-        videos = api_get(local, f"videos?{query}").get("videos", [])
-        video = next((v for v in videos if v.get("key") == key), None)
-        if video is not None:
-            status = video["status"]
-            if status in FINAL:
-                if live:
-                    out.write(f"\r{'':40}\r")
-                out.write(f"{status.lower()} after {time.monotonic() - started:.0f} s\n")
-                return api_get(local, f"videos/{video['video_id']}")  # type: ignore[no-any-return]
-        elapsed = time.monotonic() - started
+    videos = api_get(local, f"videos?{query}").get("videos", [])
+    found = next((v for v in videos if v.get("key") == key), None)
+    if found is not None and found["status"] in FINAL:
+        return api_get(local, f"videos/{found['video_id']}")  # type: ignore[no-any-return]
+    return found
+
+
+def stage_of(video: dict[str, Any] | None) -> str:
+    """Where a video is in the pipeline, in the words the progress display uses."""
+    if video is None:
+        return "uploading"
+    status = str(video.get("status", ""))
+    if status in FINAL:
+        return status.lower()
+    jobs = (video.get("jobs") or {}).values()
+    if jobs and all(job.get("ended_at") for job in jobs):
+        return "computing metrics"
+    if status == "ANALYZING":
+        return "analysing"
+    return "queued"  # registered, waiting for a Rekognition job slot
+
+
+def follow_video(
+    fetch: Callable[[], dict[str, Any] | None],
+    timeout_s: float,
+    out: TextIO,
+    interval_s: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Poll `fetch` until the video is final, showing its stage and the time spent in it (a
+    terminal gets one updating line, a log one line per stage), then the time of each stage."""
+    started = clock()
+    live = out.isatty()
+    spent: dict[str, float] = {}
+    stage, stage_started, tick = "", started, 0
+    while True:
+        now = clock()
+        video = fetch()
+        current = stage_of(video)
+        if current != stage:
+            if stage:
+                spent[stage] = now - stage_started
+            stage, stage_started = current, (now if stage else started)
+            if not live and (video is None or video.get("status") not in FINAL):
+                out.write(f"{stage} … ({stage_started - started:.0f} s)\n")
+        if video is not None and video.get("status") in FINAL:
+            if live:
+                out.write(f"\r{'':70}\r")
+            stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.items())
+            out.write(f"{stage} after {now - started:.0f} s ({stages})\n")
+            out.flush()
+            return video
+        if now - started >= timeout_s:
+            raise LocalModeError(f"the sample video did not finish within {timeout_s:.0f} s (still {stage})")
         if live:
-            out.write(f"\r{spinner[tick % 4]} {status.lower():<10} {elapsed:5.0f} s")
-        elif status != shown:
-            out.write(f"{status.lower()} ({elapsed:.0f} s)\n")
-        shown = status
+            spin = "|/-\\"[tick % 4]
+            out.write(f"\r{spin} {stage} {now - stage_started:4.0f} s  (total {now - started:.0f} s)   ")
         out.flush()
         tick += 1
-        time.sleep(0.5)
-    raise LocalModeError(f"the sample video did not finish within {timeout_s:.0f} s (last status: {status})")
+        time.sleep(interval_s)
 
 
 def _print_outcome(video: dict[str, Any], out: TextIO) -> None:
