@@ -102,6 +102,7 @@ def test_person_count_per_second(detections: tuple[list[dict[str, Any]], list[di
     errors = person_count_errors(detections[0], _annotation()["seconds"])
     mean_error = sum(errors) / len(errors)
     exact = sum(e == 0 for e in errors) / len(errors)
+    print(f"person count: mean error {mean_error:.2f}, exact {exact:.0%}, largest {max(errors)}")
     assert mean_error <= 0.4, f"mean absolute person-count error {mean_error:.2f} per second"
     assert exact >= 0.7, f"only {exact:.0%} of the seconds have the right count"
     assert max(errors) <= 2
@@ -111,6 +112,7 @@ def test_facing_the_camera(detections: tuple[list[dict[str, Any]], list[dict[str
     marks = _annotation()["facing"]
     standin = facing_scores(detections[1], marks, _looking)
     blind = facing_scores(detections[1], marks, lambda _: True)
+    print(f"facing: stand-in {standin}; pose-blind {blind}")
     assert standin["recall"] >= 0.8, f"facing recall {standin}"
     assert standin["precision"] >= 0.85, f"facing precision {standin}"
     # The pose is what decides: every detected face counted as facing is far less precise.
@@ -127,6 +129,11 @@ def test_pose_of_clear_faces(detections: tuple[list[dict[str, Any]], list[dict[s
     assert sum(bool(found) for found in frontals) >= len(frontals) * 2 / 3
     turned = [abs(d["Face"]["Pose"]["Yaw"]) > LOOKING_DEG for found in profiles for d in found]
     looking = [_looking(d) for found in frontals for d in found]
+    print(
+        f"clear profiles: {sum(map(bool, profiles))} of {len(profiles)} detected, "
+        f"{sum(turned)} of {len(turned)} with |Yaw| > 30; clear frontal faces: "
+        f"{sum(map(bool, frontals))} of {len(frontals)} detected, {sum(looking)} of {len(looking)} looking"
+    )
     assert sum(turned) >= 0.9 * len(turned), f"{sum(turned)} of {len(turned)} profiles with |Yaw| > 30"
     assert sum(looking) >= 0.9 * len(looking), f"{sum(looking)} of {len(looking)} frontal faces looking"
 
@@ -161,6 +168,10 @@ def test_engine_counts_close_to_hand_count(analysed: Analysed) -> None:
     hand = _annotation()
     passes, impressions = hand["passes"], hand["impressions"]
     foot_traffic, seen = metrics.summary.foot_traffic, metrics.summary.impressions
+    print(
+        f"engine: foot traffic {foot_traffic} (hand {passes['min']}-{passes['max']}), impressions {seen} "
+        f"(hand {impressions['min']}-{impressions['max']}), pages {len(labels)} + {len(faces)}"
+    )
     # Foot traffic within two of the hand count's range: HOG's second window beside a walking
     # person and its jumps at the frame edge make short extra tracks (docs/rekognition-standin.md).
     assert passes["min"] - 2 <= foot_traffic <= passes["max"] + 2, f"foot traffic {foot_traffic}"
