@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
+from displaysense.config import API_AUTH_ENV
 from displaysense.resources import API_FUNCTION, UPLOADS_PREFIX
 
 from infra.constructs.lambda_package import TABLE_INDEXES, TABLE_INDEXES_REASON, LambdaPackage, bucket_prefix
@@ -42,6 +43,8 @@ class ApiConstruct(Construct):
             "Function",
             API_FUNCTION,
             description="DisplaySense API: metrics, videos, uploads, A/B comparison, dashboard",
+            # The dashboard page says so when the data routes want SigV4, which a page cannot send.
+            extra_environment={API_AUTH_ENV: settings.api_auth},
             time_zones=True,  # metrics in a store's time zone (tz=)
             wildcards=[
                 (

@@ -10,10 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from displaysense.domain.settings import EngineSettings, SettingsError
 
 GIB = 1024**3
+# How API Gateway guards the data routes (CDK context `api_auth`). Only the API Lambda is told
+# (`DS_API_AUTH`, set by infra/constructs/api_construct.py): its dashboard page can send an API
+# key but cannot sign requests, and says so rather than asking for a key in vain.
+ApiAuth = Literal["API_KEY", "IAM"]
+API_AUTH_MODES: tuple[ApiAuth, ...] = ("API_KEY", "IAM")
+API_AUTH_ENV = "DS_API_AUTH"
 
 
 @dataclass(frozen=True)
@@ -100,3 +107,12 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, *, allow_zero
     if value < 0 or (value == 0 and not allow_zero):
         raise SettingsError(f"{name}={value} must be {'0 or more' if allow_zero else 'positive'}")
     return value
+
+
+def api_auth_from_env(environ: Mapping[str, str] | None = None) -> ApiAuth:
+    """`DS_API_AUTH`: API_KEY (the default) or IAM."""
+    env = os.environ if environ is None else environ
+    raw = env.get(API_AUTH_ENV, "").strip().upper() or API_AUTH_MODES[0]
+    if raw not in API_AUTH_MODES:
+        raise SettingsError(f"{API_AUTH_ENV}={raw!r}: use one of {', '.join(API_AUTH_MODES)}")
+    return raw

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 from displaysense import resources
-from displaysense.config import ServiceSettings
+from displaysense.config import API_AUTH_ENV, ServiceSettings
 
 from infra.constructs.lambda_package import POWERTOOLS_LAYER_NAME, SERVICE_NAME
 from infra.constructs.monitoring_construct import STUCK_METRIC_NAME, STUCK_THRESHOLD_ENV, WATCHDOG_FUNCTION
@@ -383,6 +383,9 @@ def test_environment_is_exactly_service_settings_plus_powertools(default_stack: 
     for handler, function in functions(default_stack).items():
         env = env_of(function)
         extra = {STUCK_THRESHOLD_ENV} if handler == WATCHDOG_FUNCTION.handler else set()
+        if handler == resources.API_FUNCTION.handler:
+            extra = {API_AUTH_ENV}  # the dashboard page says when a key cannot work
+            assert env[API_AUTH_ENV] == "API_KEY"
         assert set(env) == expected | extra
         assert env["DS_TABLE_NAME"] == table
         assert env["DS_BUCKET_NAME"] == {
@@ -675,6 +678,7 @@ def test_api_iam_mode_and_cors(variant_stack: Synthesized) -> None:
     got = methods(variant_stack)
     assert got[("/{proxy+}", "ANY")]["AuthorizationType"] == "AWS_IAM"
     assert not got[("/{proxy+}", "ANY")].get("ApiKeyRequired", False)
+    assert env_of(functions(variant_stack)[resources.API_FUNCTION.handler])[API_AUTH_ENV] == "IAM"
     assert got[("/", "GET")]["AuthorizationType"] == "NONE"
     assert not variant_stack.of_type("AWS::ApiGateway::ApiKey")
     assert not variant_stack.of_type("AWS::ApiGateway::UsagePlan")

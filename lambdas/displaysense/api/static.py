@@ -38,21 +38,25 @@ class Asset:
     version: str
 
 
-@cache
 def asset(name: str) -> Asset | None:
-    content_type = ASSET_TYPES.get(name)
-    if content_type is None:
+    """The dashboard file `name`, or None. Checked before the cache: the names come from a public
+    query string, and caching each one asked for would let anyone fill the memory."""
+    if name not in ASSET_TYPES:
         return None
-    body = (DASHBOARD_DIR / name).read_text(encoding="utf-8")
-    return Asset(body, content_type, hashlib.sha256(body.encode("utf-8")).hexdigest()[:16])
+    return _load(name)
 
 
 @cache
-def page() -> str:
-    """index.html with each `{{asset:<name>}}` replaced by its versioned URL."""
+def _load(name: str) -> Asset:
+    body = (DASHBOARD_DIR / name).read_text(encoding="utf-8")
+    return Asset(body, ASSET_TYPES[name], hashlib.sha256(body.encode("utf-8")).hexdigest()[:16])
+
+
+@cache
+def page(api_auth: str = "API_KEY") -> str:
+    """index.html with each `{{asset:<name>}}` replaced by its versioned URL and `{{api_auth}}` by
+    how the data routes are guarded (the page asks for a key only when a key is what they need)."""
     html = (DASHBOARD_DIR / "index.html").read_text(encoding="utf-8")
     for name in ASSET_TYPES:
-        found = asset(name)
-        assert found is not None
-        html = html.replace("{{asset:" + name + "}}", f"?asset={name}&amp;v={found.version}")
-    return html
+        html = html.replace("{{asset:" + name + "}}", f"?asset={name}&amp;v={_load(name).version}")
+    return html.replace("{{api_auth}}", api_auth)

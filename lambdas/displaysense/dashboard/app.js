@@ -6,11 +6,20 @@
   // The API lives next to this page: /v1/ behind API Gateway, / behind a custom domain.
   const BASE = location.pathname.endsWith("/") ? location.pathname : `${location.pathname}/`;
   const DAY_MS = 86400000;
+  const ATTENTION_LIMIT = 20; // rejected and failed videos listed, of each status
   const COLORS = ["#1f4e79", "#d9822b", "#23854a", "#8e44ad", "#b3261e", "#2a9d8f", "#7f8c8d", "#e9c46a"];
   const $ = (id) => document.getElementById(id);
-  const state = { stores: [], charts: {}, cursor: null, seq: 0, renders: 0, prompts: 0, videoQuery: null };
+  const state = { stores: [], charts: {}, cursor: null, seq: 0, renders: 0, prompts: 0, videoQuery: null, asking: null, moreLoading: false };
+  // How API Gateway guards the data routes, written into the page by the API (DS_API_AUTH).
+  const AUTH = (document.querySelector('meta[name="displaysense-auth"]') || { content: "API_KEY" }).content;
+  const SIGNING_NEEDED =
+    "This API is deployed with api_auth=IAM: its data routes accept only SigV4-signed requests, which a " +
+    "browser page cannot make. Deploy the stack with api_auth=API_KEY (the default) to use the dashboard, " +
+    "or serve it through a proxy that signs the requests.";
 
   class AuthError extends Error {}
+  // API Gateway refused the request for want of a signature (api_auth=IAM): no key can help.
+  class SigningError extends Error {}
 
   // --- API access, with the key asked once per browser session ---------------------------------
 
@@ -22,8 +31,14 @@
     const response = await fetch(url, {
       headers: { "x-api-key": sessionStorage.getItem(KEY) || "", Accept: "application/json" },
     });
-    if (response.status === 401 || response.status === 403) throw new AuthError("key refused");
     const body = await response.json().catch(() => null);
+    if (response.status === 401 || response.status === 403) {
+      // A refused key is API Gateway's {"message": "Forbidden"}; IAM's refusal of an unsigned
+      // request says "Missing Authentication Token" (or names the signature).
+      const message = body && typeof body.message === "string" ? body.message : "Forbidden";
+      if (message !== "Forbidden") throw new SigningError(SIGNING_NEEDED);
+      throw new AuthError("key refused");
+    }
     if (!response.ok) {
       const error = body && body.error;
       const message = error ? `${error.parameter ? `${error.parameter}: ` : ""}${error.message}` : response.statusText;
@@ -33,6 +48,12 @@
   }
 
   function askKey(refused) {
+    // Requests made at once share one dialog.
+    if (!state.asking) state.asking = promptKey(refused).finally(() => (state.asking = null));
+    return state.asking;
+  }
+
+  function promptKey(refused) {
     state.prompts += 1;
     document.body.dataset.keyPrompts = String(state.prompts);
     const dialog = $("key-dialog");
@@ -97,11 +118,15 @@
     return [`${text} vs previous period`, diff > 0 ? "up" : diff < 0 ? "down" : ""];
   }
 
-  function zone() {
-    const tz = $("tz").value.trim() || "UTC";
+  // The zone typed in is what the API is asked for: a name it does not know comes back as its
+  // error, shown to the user, never silently replaced.
+  const zone = () => $("tz").value.trim() || "UTC";
+
+  function shownZone() {
+    // For formatting dates in the page only, where the browser's zone names may differ.
     try {
-      new Intl.DateTimeFormat("en", { timeZone: tz });
-      return tz;
+      new Intl.DateTimeFormat("en", { timeZone: zone() });
+      return zone();
     } catch {
       return "UTC";
     }
@@ -159,7 +184,7 @@
   function defaultRange() {
     // The week up to the store's latest footage: what a manager opening the page wants to see.
     const store = currentStore();
-    const last = store && store.last_recorded_at ? localDate(store.last_recorded_at, zone()) : localDate(new Date().toISOString(), zone());
+    const last = localDate(store && store.last_recorded_at ? store.last_recorded_at : new Date().toISOString(), shownZone());
     $("to").value = last;
     $("from").value = addDays(last, -6);
   }
@@ -237,12 +262,14 @@
     figure.querySelector(".na").hidden = available;
     figure.querySelector(".canvas").hidden = !available;
     figure.dataset.available = String(available);
-    const labels = Object.keys(values);
+    // Not available: the API sends null rather than zeros.
+    const shown = available && values ? values : {};
+    const labels = Object.keys(shown);
     chart(id, {
       type,
       data: {
         labels,
-        datasets: [{ label: attribute, data: labels.map((k) => values[k]), backgroundColor: labels.map((_, i) => COLORS[i % COLORS.length]) }],
+        datasets: [{ label: attribute, data: labels.map((k) => shown[k]), backgroundColor: labels.map((_, i) => COLORS[i % COLORS.length]) }],
       },
       options: { plugins: { legend: { display: type === "doughnut" } } },
     });
@@ -289,22 +316,28 @@
     return td;
   }
 
+  function videoRow(video, testid, tz) {
+    const row = document.createElement("tr");
+    row.dataset.testid = testid;
+    row.dataset.status = video.status;
+    row.dataset.videoId = video.video_id;
+    row.dataset.camera = video.camera;
+    cell(row, localDateTime(video.recorded_at, tz));
+    cell(row, video.camera);
+    const status = cell(row, "");
+    const badge = document.createElement("span");
+    badge.className = `badge ${video.status}`;
+    badge.textContent = video.status;
+    status.append(badge);
+    return row;
+  }
+
   function renderVideos(page, append) {
     const body = $("videos");
     if (!append) body.replaceChildren();
-    const tz = zone();
+    const tz = shownZone();
     for (const video of page.videos) {
-      const row = document.createElement("tr");
-      row.dataset.testid = "video-row";
-      row.dataset.status = video.status;
-      row.dataset.videoId = video.video_id;
-      cell(row, localDateTime(video.recorded_at, tz));
-      cell(row, video.camera);
-      const status = cell(row, "");
-      const badge = document.createElement("span");
-      badge.className = `badge ${video.status}`;
-      badge.textContent = video.status;
-      status.append(badge);
+      const row = videoRow(video, "video-row", tz);
       cell(row, video.summary ? count(video.summary.foot_traffic) : "");
       cell(row, video.duration_s === null ? "" : seconds(video.duration_s));
       cell(row, video.reason || "", "reason");
@@ -317,6 +350,27 @@
     }
     state.cursor = page.next_cursor;
     $("more").hidden = !state.cursor;
+  }
+
+  function renderAttention(pages) {
+    // Rejected and failed uploads of the store whatever the chart's range: an upload with no
+    // readable recording time is listed at its upload time, often after the footage shown.
+    const videos = pages.flatMap((page) => page.videos).sort((a, b) => (a.recorded_at < b.recorded_at ? 1 : -1));
+    const body = $("attention");
+    body.replaceChildren();
+    const tz = shownZone();
+    for (const video of videos) {
+      const row = videoRow(video, "attention-row", tz);
+      cell(row, video.reason || "", "reason");
+      body.append(row);
+    }
+    if (!videos.length) {
+      const row = document.createElement("tr");
+      cell(row, "No rejected or failed uploads.").colSpan = 4;
+      body.append(row);
+    }
+    const more = pages.some((page) => page.next_cursor);
+    $("attention-note").textContent = more ? `The latest ${ATTENTION_LIMIT} of each status; GET /videos?status= lists them all.` : "";
   }
 
   // --- Loading -------------------------------------------------------------------------------------
@@ -334,11 +388,17 @@
     const camera = $("camera").value;
     try {
       const metrics = await withKey(() => api(`stores/${encodeURIComponent(store)}/metrics`, { ...query(), camera, previous: "true" }));
-      state.videoQuery = { store, camera, from: metrics.from, to: metrics.to, limit: 50 };
-      const videos = await withKey(() => api("videos", state.videoQuery));
       if (seq !== state.seq) return; // a newer choice of filters is already loading
+      const videoQuery = { store, camera, from: metrics.from, to: metrics.to, limit: 50 };
+      const [videos, ...attention] = await Promise.all([
+        withKey(() => api("videos", videoQuery)),
+        ...["REJECTED", "FAILED"].map((status) => withKey(() => api("videos", { store, status, limit: ATTENTION_LIMIT }))),
+      ]);
+      if (seq !== state.seq) return;
+      state.videoQuery = videoQuery;
       renderMetrics(metrics);
       renderVideos(videos, false);
+      renderAttention(attention);
       setStatus("");
       state.renders += 1;
       document.body.dataset.renders = String(state.renders);
@@ -351,11 +411,22 @@
   }
 
   async function moreVideos() {
-    if (!state.cursor || !state.videoQuery) return;
+    if (!state.cursor || !state.videoQuery || state.moreLoading) return;
+    // The page asked for belongs to the list shown now: if the filters change before it arrives,
+    // it is dropped rather than appended to the new list.
+    const seq = state.seq;
+    const request = { ...state.videoQuery, cursor: state.cursor };
+    state.moreLoading = true;
+    $("more").disabled = true;
     try {
-      renderVideos(await withKey(() => api("videos", { ...state.videoQuery, cursor: state.cursor })), true);
+      const page = await withKey(() => api("videos", request));
+      if (seq !== state.seq) return;
+      renderVideos(page, true);
     } catch (error) {
-      setStatus(error.message, true);
+      if (seq === state.seq) setStatus(error.message, true);
+    } finally {
+      state.moreLoading = false;
+      $("more").disabled = false;
     }
   }
 
@@ -394,12 +465,26 @@
     }
   }
 
+  function signingNeeded() {
+    document.body.dataset.auth = "IAM";
+    setStatus(SIGNING_NEEDED, true);
+    document.body.dataset.state = "error";
+  }
+
   async function start() {
     $("key-dialog").addEventListener("cancel", (event) => event.preventDefault()); // the key is needed
     $("tz").value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    if (AUTH === "IAM") {
+      signingNeeded();
+      return;
+    }
     try {
       state.stores = (await withKey(() => api("stores"))).stores;
     } catch (error) {
+      if (error instanceof SigningError) {
+        signingNeeded();
+        return;
+      }
       setStatus(error.message, true);
       document.body.dataset.state = "error";
       return;

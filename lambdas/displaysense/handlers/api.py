@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -50,6 +51,7 @@ from displaysense.api.models import (
 )
 from displaysense.api.presign import S3Presigner
 from displaysense.api.service import ApiService
+from displaysense.config import ApiAuth, api_auth_from_env
 from displaysense.handlers import wiring
 
 logger = Logger(service="displaysense-api")
@@ -149,10 +151,14 @@ def _wants_csv(accept: str | None, fmt: str | None) -> bool:
 
 
 def create_app(
-    service_factory: Callable[[], ApiService], *, cors_origins: Sequence[str] = ()
+    service_factory: Callable[[], ApiService],
+    *,
+    cors_origins: Sequence[str] = (),
+    api_auth: ApiAuth = "API_KEY",
 ) -> APIGatewayRestResolver:
     """The resolver with every route. `service_factory` is called once, at the first data request,
-    so a cold start that only serves the dashboard creates no AWS client."""
+    so a cold start that only serves the dashboard creates no AWS client. `api_auth` is how API
+    Gateway guards the data routes; the dashboard page is told, since it can only send a key."""
     cors = (
         CORSConfig(
             allow_origin=cors_origins[0],
@@ -174,10 +180,44 @@ def create_app(
         pattern = re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", rule)
         routes.append((re.compile("^" + pattern + "/?$"), method))
 
-    _add_pages(app, register)
+    _add_pages(app, register, api_auth)
     _add_data_routes(app, register, service)
     _add_error_handlers(app, routes)
+    app.use(middlewares=[_refuse_unknown_query_parameters])
     return app
+
+
+# Query parameters of routes whose handler is Powertools' own (Swagger UI reads `format`).
+_OWN_QUERY_PARAMETERS: dict[str, frozenset[str]] = {"/docs": frozenset({"format"})}
+
+
+def _refuse_unknown_query_parameters(
+    app: APIGatewayRestResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    """A query parameter the route does not take is refused rather than ignored: `camer=cam-1`
+    would otherwise answer for the whole store. Runs after Powertools' validation of the known
+    ones, so each route's parameter annotations stay the one list of what it accepts."""
+    route = app.context.get("_route")
+    given = app.current_event.resolved_query_string_parameters
+    if route is not None and given:
+        accepted = {field.alias for field in route.dependant.query_params} | _OWN_QUERY_PARAMETERS.get(
+            route.path, frozenset()
+        )
+        unknown = sorted(set(given) - accepted)
+        if unknown:
+            takes = f"it takes {', '.join(sorted(accepted))}" if accepted else "it takes none"
+            where = f"{route.method} {route.openapi_path}"
+            details = [
+                {"parameter": name, "message": f"{shown(name)} is not a query parameter of {where}"}
+                for name in unknown[:10]
+            ]
+            raise ApiError(
+                400,
+                unknown[0],
+                f"{shown(unknown[0])} is not a query parameter of {where}: {takes}",
+                details=details if len(details) > 1 else None,
+            )
+    return next_middleware(app)
 
 
 Register = Callable[[str, str], None]
@@ -198,18 +238,22 @@ def _openapi_options() -> dict[str, Any]:
     }
 
 
-def _add_pages(app: APIGatewayRestResolver, register: Register) -> None:
+def _add_pages(app: APIGatewayRestResolver, register: Register, api_auth: ApiAuth) -> None:
     # Public pages -------------------------------------------------------------------------------
 
     register("GET", "/")
 
     @app.get("/", include_in_schema=False)
-    def dashboard(asset: Annotated[str | None, Query(max_length=64)] = None) -> Response[str]:
+    def dashboard(
+        asset: Annotated[str | None, Query(max_length=64)] = None,
+        # The content hash in the page's links to its files: changes the URL, not the answer.
+        v: Annotated[str | None, Query(alias="v", max_length=64)] = None,
+    ) -> Response[str]:
         if asset is None:
             return Response(
                 200,
                 "text/html; charset=utf-8",
-                static.page(),
+                static.page(api_auth),
                 headers={
                     "Cache-Control": static.PAGE_CACHE,
                     "Content-Security-Policy": static.PAGE_CSP,
@@ -562,6 +606,8 @@ def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, A
     global _app, _app_services  # noqa: PLW0603
     services = wiring.services()
     if _app is None or _app_services is not services:
-        _app = create_app(lambda: _service_of(services), cors_origins=_cors_from_env())
+        _app = create_app(
+            lambda: _service_of(services), cors_origins=_cors_from_env(), api_auth=api_auth_from_env()
+        )
         _app_services = services
     return _app.resolve(event, context)  # type: ignore[arg-type]

@@ -32,3 +32,17 @@ def test_handler_reads_its_settings_from_the_environment(aws: None, monkeypatch:
         rest_event(method="OPTIONS", resource_path="/stores", headers=[("Origin", "https://a.example")]), None
     )
     assert preflight["statusCode"] == 204
+
+
+def test_the_dashboard_page_is_told_the_auth_mode_of_the_stack(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_table(TABLE_NAME)
+    monkeypatch.setenv("DS_TABLE_NAME", TABLE_NAME)
+    monkeypatch.setenv("DS_BUCKET_NAME", "displaysense-test")
+    monkeypatch.setenv("DS_API_AUTH", "IAM")
+    monkeypatch.setattr(api_module, "_app", None)
+    page = api_module.handler(rest_event(method="GET", resource_path="/"), None)
+    assert page["statusCode"] == 200
+    assert '<meta name="displaysense-auth" content="IAM">' in page["body"]
+    monkeypatch.setattr(api_module, "_app", None)

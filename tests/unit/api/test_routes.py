@@ -400,6 +400,53 @@ def test_bad_requests_name_the_parameter(
     assert error["message"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "query", "unknown", "accepted"),
+    [
+        ("GET", "/stores", {"store": "store-1"}, "store", "it takes none"),
+        (
+            "GET",
+            "/stores/store-1/metrics",
+            {"camer": "cam-1"},
+            "camer",
+            "camera, format, from, granularity, previous, to, tz",
+        ),
+        ("GET", "/stores/store-1/metrics", {"Camera": "cam-1", "granularity": "day"}, "Camera", "camera"),
+        ("GET", "/videos", {"store": "store-1", "stat": "FAILED"}, "stat", "camera, cursor, from, limit"),
+        ("GET", "/videos/" + "a" * 32, {"fields": "all"}, "fields", "it takes none"),
+        ("POST", "/uploads", {"dry_run": "1"}, "dry_run", "it takes none"),
+        ("GET", "/compare", {"a": "store-1", "b": "store-2", "c": "store-1"}, "c", "a, b, from, to, tz"),
+        ("GET", "/", {"assets": "app.js"}, "assets", "asset, v"),
+        ("GET", "/openapi.json", {"format": "yaml"}, "format", "it takes none"),
+        ("GET", "/docs", {"x": "1"}, "x", "format"),
+    ],
+)
+def test_an_unknown_query_parameter_is_refused_naming_it_and_the_accepted_ones(
+    api: Api, method: str, path: str, query: dict[str, str], unknown: str, accepted: str
+) -> None:
+    seed_week(api)
+    api.videos.videos.append(video("a" * 32, "store-1", "cam-1", "2026-11-23T10:00:00Z", VideoStatus.QUEUED))
+    headers = [("Content-Type", "application/json")] if method == "POST" else []
+    answer = api.call(method, path, query, headers=headers, body=upload_body() if method == "POST" else None)
+    assert answer.status == 400, answer.body
+    error = answer.json()["error"]
+    assert error["parameter"] == unknown
+    assert repr(unknown) in error["message"] and accepted in error["message"]
+    assert api.presigner.requests == []
+
+
+def test_several_unknown_parameters_are_all_listed(api: Api) -> None:
+    answer = api.call("GET", "/stores/store-1/metrics", {"camer": "cam-1", "form": "csv"})
+    assert answer.status == 400
+    error = answer.json()["error"]
+    assert [d["parameter"] for d in error["details"]] == ["camer", "form"]
+
+
+def test_the_pages_take_their_own_parameters(api: Api) -> None:
+    assert api.call("GET", "/", {"asset": "app.js", "v": "0123456789abcdef"}).status == 200
+    assert api.call("GET", "/docs", {"format": "oauth2-redirect"}).status == 200
+
+
 def test_unknown_routes_and_methods(api: Api) -> None:
     assert api.call("GET", "/nothing").status == 404
     assert api.call("GET", "/stores/store-1").status == 404
@@ -459,6 +506,55 @@ def test_openapi_documents_every_route_with_the_stage_server(api: Api) -> None:
     assert metrics["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     compare = doc["paths"]["/compare"]["get"]
     assert "<store>[/<camera>][@<from>..<to>]" in compare["description"]
+
+
+def test_unknown_asset_names_are_not_cached(api: Api) -> None:
+    from displaysense.api import static
+
+    api.call("GET", "/", {"asset": "app.js"})
+    cached = static._load.cache_info().currsize
+    for n in range(50):
+        assert api.call("GET", "/", {"asset": f"no-such-file-{n}.js"}).status == 404
+    assert static._load.cache_info().currsize == cached
+
+
+def test_the_page_says_how_the_data_routes_are_guarded() -> None:
+    from displaysense.api.service import ApiService
+    from displaysense.handlers.api import create_app
+    from displaysense_local.api_gateway import rest_event
+
+    from tests.unit.api.fakes import FakeBuckets, FakePresigner, FakeVideos
+
+    def page(api_auth: str) -> str:
+        service = ApiService(
+            videos=FakeVideos(),
+            buckets=FakeBuckets(),
+            presigner=FakePresigner(),
+            max_video_bytes=1,
+            upload_url_ttl_s=1,
+        )
+        app = create_app(lambda: service, api_auth=api_auth)  # type: ignore[arg-type]
+        return str(app.resolve(rest_event(method="GET", resource_path="/", query=[]), None)["body"])  # type: ignore[arg-type]
+
+    assert '<meta name="displaysense-auth" content="API_KEY">' in page("API_KEY")
+    assert '<meta name="displaysense-auth" content="IAM">' in page("IAM")
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode"), [(None, "API_KEY"), ("", "API_KEY"), ("IAM", "IAM"), ("iam", "IAM")]
+)
+def test_the_api_auth_mode_comes_from_ds_api_auth(raw: str | None, mode: str) -> None:
+    from displaysense.config import api_auth_from_env
+
+    assert api_auth_from_env({} if raw is None else {"DS_API_AUTH": raw}) == mode
+
+
+def test_an_unknown_api_auth_mode_is_refused() -> None:
+    from displaysense.config import api_auth_from_env
+    from displaysense.domain.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="DS_API_AUTH='COGNITO'"):
+        api_auth_from_env({"DS_API_AUTH": "cognito"})
 
 
 def test_docs_page_works_offline(api: Api) -> None:
