@@ -82,6 +82,8 @@ ZIP = b"PK\x03\x04\x14\x00\x00\x00" + bytes(200)
 RAW_H264 = b"\x00\x00\x00\x01\x67\x42\xc0\x1e" + bytes(200)
 BAD_BRAND = struct.pack(">I", 24) + b"ftyp\x00\x01\x02\x03" + bytes(200)
 NOISE = bytes((i * 7919 + 13) % 251 for i in range(4096))  # deterministic, no known signature
+# QuickTime padding atoms with no movie atom after them: eight bytes any file may start with by chance
+PADDING_ONLY = _box(b"free", bytes(24)) + TEXT
 # Cut after 64 KiB: the `ftyp` box is intact (ingest's first-bytes check passes) but the `moov` box,
 # at the end of this file, is gone.
 TRUNCATED_MP4 = SAMPLE[: 64 * 1024]
@@ -270,6 +272,9 @@ UPLOADS: tuple[UploadCase, ...] = (
               (STORE, "cam-brand"), "unreadable 'ftyp' brand", ACCEPTED),
     _rejected("unknown bytes", CONTENT, f"uploads/{STORE}/cam-noise/{T}.mp4", NOISE, (STORE, "cam-noise"),
               "of an unknown type (first bytes 0d", ACCEPTED),
+    _rejected("a 'free' atom, then text", CONTENT, f"uploads/{STORE}/cam-free/{T}.mov", PADDING_ONLY,
+              (STORE, "cam-free"), "it starts with a QuickTime 'free' atom but has no 'moov' or 'mdat' atom",
+              ACCEPTED),
     # Broken MP4: past ingest's first-bytes check, failed by Rekognition
     UploadCase("MP4 cut after 64 KiB (no moov)", BROKEN, f"uploads/{STORE}/cam-cut/{T}.mp4", TRUNCATED_MP4,
                Outcome.FAILED, STORE, "cam-cut", ("ended FAILED", UNSUPPORTED)),
@@ -279,9 +284,9 @@ UPLOADS: tuple[UploadCase, ...] = (
                Outcome.FAILED, STORE, "cam-ftyp", ("ended FAILED", UNSUPPORTED)),
     # Sizes
     _rejected("zero bytes", SIZES, f"uploads/{STORE}/cam-size/{T}.mp4", b"", (STORE, "cam-size"),
-              "the file is empty (0 bytes)", "upload the recording again"),
+              "the file is empty (0 bytes)", ACCEPTED, "upload the recording again"),
     _rejected("zero bytes in the drop folder", SIZES, f"uploads/{STORE}/cam-size/{BASE_TIME}.mov", b"",
-              (STORE, "cam-size"), "the file is empty (0 bytes)", via=Via.DROP),
+              (STORE, "cam-size"), "the file is empty (0 bytes)", ACCEPTED, via=Via.DROP),
     _rejected("one byte over DS_MAX_VIDEO_BYTES", SIZES, f"uploads/{STORE}/cam-big/{T}.mp4", TOO_LARGE,
               (STORE, "cam-big"), "more than the limit of 2.0 MiB", "split the recording"),
     # Over stored data

@@ -1,9 +1,10 @@
 """What a file is, by its first bytes: the container check of the drop folder (PRODUCT.md §2).
 
-Rekognition Video accepts MP4 and MOV (both ISO base media files: a `ftyp` box, or for old
-QuickTime files a `moov`/`mdat`/`wide` atom, at the start). Anything else is named as precisely as
-its signature allows, so the reason shown for a rejected upload says what was found, not only what
-was expected. The extension of the key is not trusted: cameras and gateways rename files freely.
+Rekognition Video accepts MP4 and MOV (both ISO base media files: a `ftyp` box at the start, or for
+old QuickTime files the movie's own `moov` or `mdat` atom, possibly after padding or preview atoms
+such as `wide`, `free`, `skip` or `pnot`). Anything else is named as precisely as its signature
+allows, so the reason shown for a rejected upload says what was found, not only what was expected.
+The extension of the key is not trusted: cameras and gateways rename files freely.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from dataclasses import dataclass
 # elements of a Matroska header, where the document type (matroska or webm) is written.
 SNIFF_BYTES = 4096
 
-ACCEPTED = "MP4 or MOV (an ISO base media file starting with an 'ftyp' box)"
+ACCEPTED = (
+    "MP4 or MOV (an ISO base media file starting with an 'ftyp' box, or a QuickTime movie starting "
+    "with its 'moov' or 'mdat' atom)"
+)
 
 _TS_PACKET = 188
 # ftyp brands of HEIF/AVIF still images and image sequences, and of audio-only MP4 files: the same
@@ -41,8 +45,11 @@ _AUDIO_BRANDS = {
     "F4A ": "a Flash audio file (F4A)",
     "F4B ": "a Flash audio book (F4B)",
 }
-# Atoms an old QuickTime file may start with instead of `ftyp`.
-_QUICKTIME_ATOMS = {"moov", "mdat", "wide", "free", "skip", "pnot"}
+# An old QuickTime file may start with the movie's own atoms instead of `ftyp` ...
+_QUICKTIME_MOVIE_ATOMS = frozenset({"moov", "mdat"})
+# ... or with padding ('wide', 'free', 'skip') or a preview ('pnot' and its 'PICT') before them. Any
+# file may start with eight such bytes by chance, so these count only when a movie atom follows.
+_QUICKTIME_LEADING_ATOMS = frozenset({"wide", "free", "skip", "pnot", "PICT"})
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,6 @@ def _iso_media(head: bytes) -> Container | None:  # noqa: PLR0911 - one return p
     box = _box_type(head)
     if box is None or len(head) < 8:
         return None
-    size = int.from_bytes(head[:4], "big")
     if box == "ftyp":
         brand = _box_type(head, 8)
         if brand is None:
@@ -98,11 +104,38 @@ def _iso_media(head: bytes) -> Container | None:  # noqa: PLR0911 - one return p
         # Every other brand (isom, mp41, mp42, avc1, iso2..iso6, M4V, camera vendors' own) is an MP4
         # video as far as the container goes; the codec is Rekognition's to judge when the job runs.
         return Container("mp4", f"an MP4 video ('ftyp' brand '{brand.strip()}')", True)
-    # A QuickTime file from before `ftyp` existed: a plausible atom size (0 = to the end of the
-    # file, 1 = a 64-bit size follows, or at least the 8-byte header) and a known atom type.
-    if box in _QUICKTIME_ATOMS and (size in (0, 1) or size >= 8):
-        return Container("mov", f"a QuickTime movie (MOV, starting with a '{box}' atom)", True)
+    if box in _QUICKTIME_MOVIE_ATOMS | _QUICKTIME_LEADING_ATOMS:
+        return _quicktime(head, box)
     return None
+
+
+def _quicktime(head: bytes, first: str) -> Container | None:
+    """A QuickTime file from before `ftyp` existed: the atoms from the start, each with a plausible
+    size (0 = to the end of the file, 1 = a 64-bit size follows, else at least its 8-byte header),
+    leading to a `moov` or `mdat` atom within the bytes read."""
+    offset = 0
+    while offset + 8 <= len(head):
+        size = int.from_bytes(head[offset : offset + 4], "big")
+        atom = _box_type(head, offset + 4)
+        if atom in _QUICKTIME_MOVIE_ATOMS:
+            if size in (0, 1) or size >= 8:
+                return Container("mov", f"a QuickTime movie (MOV, starting with a '{first}' atom)", True)
+            break
+        if atom not in _QUICKTIME_LEADING_ATOMS:
+            break
+        if size == 1 and offset + 16 <= len(head):
+            size = int.from_bytes(head[offset + 8 : offset + 16], "big")
+        if size < 8:  # 0 reaches the end of the file: no movie atom can follow
+            break
+        offset += size
+    if first in _QUICKTIME_MOVIE_ATOMS:
+        return None
+    return Container(
+        "unknown",
+        f"neither MP4 nor MOV: it starts with a QuickTime '{first}' atom but has no 'moov' or 'mdat' "
+        f"atom in its first {len(head)} bytes",
+        False,
+    )
 
 
 def _mpeg_ts(head: bytes) -> Container | None:

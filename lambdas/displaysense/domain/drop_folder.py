@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote_plus
 
-from displaysense.domain.container import SNIFF_BYTES, Container, sniff
+from displaysense.domain.container import ACCEPTED, SNIFF_BYTES, Container, sniff
 from displaysense.domain.timeutil import TimeFormatError, parse_iso
 from displaysense.domain.video import UNASSIGNED_STORE
 from displaysense.resources import UPLOADS_PREFIX
@@ -230,7 +230,10 @@ def _basic(moment: datetime) -> str:
 
 def _size_problem(size: int, max_bytes: int) -> Problem | None:
     if size <= 0:
-        return Problem("size", "the file is empty (0 bytes): upload the recording again")
+        return Problem(
+            "size",
+            f"the file is empty (0 bytes); DisplaySense accepts {ACCEPTED}: upload the recording again",
+        )
     if size > max_bytes:
         return Problem(
             "size",

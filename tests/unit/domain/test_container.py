@@ -33,6 +33,47 @@ def test_mp4_and_mov_are_accepted(head: bytes, kind: str) -> None:
     assert found.kind == kind
 
 
+def atom(kind: bytes, body: bytes = b"") -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # Old QuickTime files: padding or a preview before the movie's own atoms.
+        atom(b"wide") + struct.pack(">I", 1000) + b"mdat" + bytes(100),
+        atom(b"free", bytes(24)) + atom(b"wide") + struct.pack(">I", 0) + b"mdat",
+        atom(b"skip", bytes(8)) + atom(b"moov", bytes(64)),
+        atom(b"pnot", bytes(12)) + atom(b"PICT", bytes(900)) + atom(b"moov", bytes(64)),
+        # A 64-bit size (size field 1) on the padding.
+        struct.pack(">I", 1) + b"free" + struct.pack(">Q", 24) + bytes(8) + atom(b"mdat", bytes(16)),
+        atom(b"moov", bytes(64)),
+    ],
+)
+def test_old_quicktime_movies_without_ftyp_are_accepted(head: bytes) -> None:
+    found = sniff(head)
+    assert (found.kind, found.accepted) == ("mov", True)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        atom(b"free", bytes(24)),  # padding, then nothing
+        atom(b"free", bytes(24)) + b"\x89PNG\r\n\x1a\n" + bytes(24),  # padding, then an image
+        atom(b"wide") + atom(b"junk", bytes(16)),
+        struct.pack(">I", 0) + b"skip" + bytes(64),  # padding to the end of the file
+        struct.pack(">I", 5000) + b"free" + bytes(100),  # the next atom lies beyond the bytes read
+        struct.pack(">I", 3) + b"wide" + atom(b"moov"),  # a size smaller than its own header
+    ],
+)
+def test_padding_atoms_alone_do_not_make_a_movie(head: bytes) -> None:
+    found = sniff(head)
+    assert not found.accepted
+    reason = found.rejection()
+    assert "atom but has no 'moov' or 'mdat' atom in its first" in reason
+    assert ACCEPTED in reason
+
+
 def ts_packets(n: int) -> bytes:
     packet = b"\x47\x40\x00\x10" + b"\xff" * 184
     return packet * n
@@ -73,6 +114,7 @@ def test_empty_file() -> None:
     found = sniff(b"")
     assert (found.kind, found.accepted) == ("empty", False)
     assert "0 bytes" in found.rejection()
+    assert ACCEPTED in found.rejection()
 
 
 def test_a_single_sync_byte_is_not_enough_for_mpeg_ts_when_the_next_packet_is_visible() -> None:

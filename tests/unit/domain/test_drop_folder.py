@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote_plus
 
 import pytest
+from displaysense.domain.container import ACCEPTED
 from displaysense.domain.drop_folder import (
     ID_PATTERN,
     UNASSIGNED_CAMERA,
@@ -114,6 +115,7 @@ def test_a_valid_store_is_kept_when_the_camera_is_not() -> None:
 def test_empty_and_too_large_files() -> None:
     empty = judge("uploads/s1/c1/20261124T140000Z.mp4", size=0, head=b"")
     assert "empty (0 bytes)" in (empty.reason or "")
+    assert f"DisplaySense accepts {ACCEPTED}" in (empty.reason or "")  # what would have been accepted
     large = judge("uploads/s1/c1/20261124T140000Z.mp4", size=11 * GIB, max_bytes=10 * GIB)
     assert "11.00 GiB" in (large.reason or "") and "10.00 GiB" in (large.reason or "")
 
