@@ -1,5 +1,6 @@
 """Rekognition Video: starting the two jobs of a video, reading their result pages, and sorting its
-errors into what waits and retries, what is the upload's fault, and what is final.
+errors into what waits and retries (busy, or refused until a deployment fixes something), what is the
+upload's fault, and what is final.
 
     labels  StartLabelDetection, Person only (GeneralLabels inclusion filter); read back with
             AggregateBy=TIMESTAMPS, the only mode that returns a box per person per timestamp
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from displaysense.adapters.aws import error_code, error_message
 from displaysense.domain.video import JobKind
@@ -26,8 +27,35 @@ THROTTLING = frozenset(
 )
 # Rekognition's own trouble: worth retrying later.
 TRANSIENT = frozenset({"InternalServerError", "ServiceUnavailableException", "ServiceUnavailable"})
-# The object cannot be analysed: the upload's problem, shown as a rejection reason.
-BAD_INPUT = frozenset({"InvalidS3ObjectException", "VideoTooLargeException"})
+# The file itself is what Rekognition refuses (larger or longer than it analyses): the only start
+# error that is the upload's fault. A file it cannot decode is accepted and its job ends FAILED.
+BAD_INPUT = frozenset({"VideoTooLargeException"})
+# Get*: the job is unknown, or its results are gone (Rekognition keeps them 7 days).
+GONE = frozenset({"ResourceNotFoundException"})
+# What to check when Rekognition refuses a request that a deployment, not the file, must fix. Every
+# other refusal (an error code DisplaySense does not know included) is treated the same way.
+CONFIGURATION_HINTS = {
+    "AccessDeniedException": (
+        "the Lambda role may not call Rekognition or pass the Rekognition role to it (right after a "
+        "deployment, IAM changes take a little while to apply everywhere)"
+    ),
+    "InvalidS3ObjectException": (
+        "Rekognition cannot read the object version: check that the ingest role may "
+        "s3:GetObjectVersion it, that a KMS-encrypted object's key lets that role decrypt, and that "
+        "the bucket is in the region of the stack"
+    ),
+    "InvalidParameterException": (
+        "the request was refused as invalid: check the completion topic and the Rekognition role "
+        "the stack passes (DS_COMPLETION_TOPIC_ARN, DS_REKOGNITION_ROLE_ARN)"
+    ),
+    "IdempotentParameterMismatchException": (
+        "a start with the same client request token had other parameters: the completion topic, the "
+        "Rekognition role or the job settings changed since this video's first start"
+    ),
+}
+UNKNOWN_HINT = "an error DisplaySense does not know; see Rekognition's message"
+# Count metric the handlers publish for each refusal (ConfigurationError); an alarm watches it.
+REFUSALS_METRIC = "RekognitionRefusals"
 
 # The completion message's `API` field, in both documented spellings (PRODUCT.md §1).
 _API_KINDS = {
@@ -53,12 +81,21 @@ class RetryLaterError(RekognitionError):
         return self.code == "LimitExceededException"
 
 
+class ConfigurationError(RekognitionError):
+    """Refused for a reason a deployment fixes (permissions, parameters, an unknown error), not the
+    file's: retried with backoff until it works or the message reaches its dead-letter queue."""
+
+    @property
+    def hint(self) -> str:
+        return CONFIGURATION_HINTS.get(self.code, UNKNOWN_HINT)
+
+
 class BadInputError(RekognitionError):
-    """Rekognition cannot read this object as a video it accepts (format, size, length)."""
+    """The file is larger or longer than Rekognition Video analyses."""
 
 
 class PermanentError(RekognitionError):
-    """A request Rekognition will refuse however often it is sent (permissions, parameters)."""
+    """Get*: the job or its results no longer exist; asking again cannot help."""
 
 
 class InvalidPaginationTokenError(RekognitionError):
@@ -71,20 +108,24 @@ def kind_of_api(api: str) -> JobKind | None:
 
 
 def classify(exc: ClientError | BotoCoreError) -> RekognitionError:
+    if isinstance(exc, ParamValidationError):
+        # botocore refused to send it: the request is malformed, however often it is tried.
+        return ConfigurationError(type(exc).__name__, str(exc))
     if isinstance(exc, BotoCoreError):
         # No answer at all (connection, timeout): nothing is known to be wrong with the request.
         return RetryLaterError(type(exc).__name__, str(exc))
     code, message = error_code(exc), error_message(exc)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    if code in THROTTLING:
+    if code in THROTTLING or code in TRANSIENT or status >= 500:
         return RetryLaterError(code, message)
-    if code in TRANSIENT or status >= 500:
-        return RetryLaterError(code, message)
-    if code in BAD_INPUT:
-        return BadInputError(code, message)
-    if code == "InvalidPaginationTokenException":
-        return InvalidPaginationTokenError(code, message)
-    return PermanentError(code, message)
+    return _ERROR_CLASSES.get(code, ConfigurationError)(code, message)
+
+
+_ERROR_CLASSES: dict[str, type[RekognitionError]] = {
+    **dict.fromkeys(BAD_INPUT, BadInputError),
+    **dict.fromkeys(GONE, PermanentError),
+    "InvalidPaginationTokenException": InvalidPaginationTokenError,
+}
 
 
 class RekognitionJobs:
@@ -108,7 +149,10 @@ class RekognitionJobs:
         job_tag: str,
     ) -> str:
         """Starts one job and returns its JobId. The same token and parameters within 7 days
-        return the same JobId and start nothing (and announce nothing a second time)."""
+        return the same JobId and start nothing (and announce nothing a second time).
+
+        Raises RetryLaterError (busy), BadInputError (the file is too large or too long) or
+        ConfigurationError (anything else: permissions, parameters, an unknown error)."""
         s3_object: dict[str, str] = {"Bucket": bucket, "Name": key}
         if version_id:
             s3_object["Version"] = version_id
@@ -129,7 +173,11 @@ class RekognitionJobs:
             else:
                 answer = self._client.start_face_detection(**request, FaceAttributes="ALL")
         except (ClientError, BotoCoreError) as exc:
-            raise classify(exc) from exc
+            error = classify(exc)
+            if not isinstance(error, (RetryLaterError, BadInputError)):
+                # Nothing else a start can be refused for is the file's fault or final.
+                error = ConfigurationError(error.code, error.message)
+            raise error from exc
         return answer["JobId"]
 
     def get_page(self, kind: JobKind, job_id: str, next_token: str | None) -> dict[str, Any]:
@@ -153,8 +201,9 @@ class RekognitionJobs:
     def failure_message(self, kind: JobKind, job_id: str) -> str | None:
         """Rekognition's StatusMessage of a failed job (the completion message carries none).
 
-        One Get* call after the job ended, not polling; None when it cannot be had. RetryLaterError
-        when Rekognition is throttling (or briefly unavailable): the message exists, ask again later.
+        One Get* call after the job ended, not polling; None when it cannot be had (the job is gone).
+        RetryLaterError when Rekognition is throttling (or briefly unavailable) and ConfigurationError
+        when it refuses the call (e.g. an IAM change not applied yet): the message exists, ask again.
         """
         try:
             if kind is JobKind.LABELS:
@@ -163,7 +212,7 @@ class RekognitionJobs:
                 answer = self._client.get_face_detection(JobId=job_id, MaxResults=1)
         except (ClientError, BotoCoreError) as exc:
             error = classify(exc)
-            if isinstance(error, RetryLaterError):
+            if isinstance(error, (RetryLaterError, ConfigurationError)):
                 raise error from exc
             return None
         message = answer.get("StatusMessage")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from displaysense.domain.video import JobKind
@@ -69,8 +69,10 @@ class ResultsArchive:
                     found.append(int(match.group(1)))
         return sorted(found)
 
-    def pages(self, video_id: str, kind: JobKind, count: int) -> ArchivedPages:
-        return ArchivedPages(self, video_id, kind, count)
+    def pages(
+        self, video_id: str, kind: JobKind, count: int, before_page: Callable[[], None] | None = None
+    ) -> ArchivedPages:
+        return ArchivedPages(self, video_id, kind, count, before_page)
 
 
 class ArchivedPages:
@@ -78,20 +80,31 @@ class ArchivedPages:
 
     Re-iterable (each `iter()` starts at page 0), which the engine needs to sort input that is
     out of order beyond its window in a second pass. Pages past `count` (left by an earlier run
-    that was restarted from the first page) are never read.
+    that was restarted from the first page) are never read. `before_page` runs before each read
+    and may raise to stop the reader (the results handler's time check).
     """
 
-    def __init__(self, archive: ResultsArchive, video_id: str, kind: JobKind, count: int) -> None:
+    def __init__(
+        self,
+        archive: ResultsArchive,
+        video_id: str,
+        kind: JobKind,
+        count: int,
+        before_page: Callable[[], None] | None = None,
+    ) -> None:
         self._archive = archive
         self.video_id = video_id
         self.kind = kind
         self.count = count
         self.reads = 0
+        self._before_page = before_page
 
     def __len__(self) -> int:
         return self.count
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for index in range(self.count):
+            if self._before_page is not None:
+                self._before_page()
             self.reads += 1
             yield self._archive.get_page(self.video_id, self.kind, index)

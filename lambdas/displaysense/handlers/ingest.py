@@ -15,6 +15,15 @@ again as a new message, delayed by about SLOT_WAIT_S: a slot frees as soon as a 
 doubling backoff would leave videos sleeping long after slots are free (a burst of 200 uploads
 under a cap of 4 took 36 minutes instead of about 7), and waiting for our own cap is no failure
 that should count towards the dead-letter queue.
+
+Only a file Rekognition finds too large or too long is rejected at start. Every other refusal
+(access denied, an object Rekognition cannot read, invalid parameters, an unknown error) is a
+configuration problem, not the footage's: the video stays QUEUED with the refusal as its reason, and
+the message is retried with the same backoff until it works or reaches the dead-letter queue.
+
+A step that might not finish before the Lambda timeout is not begun: before each record and each
+Start*, the handler checks that the slowest Start* still fits, and otherwise hands the message
+back (visible again at once) for a fresh invocation.
 """
 
 from __future__ import annotations
@@ -32,15 +41,21 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from displaysense.adapters.aws import error_code
+from displaysense.adapters.aws import REKOGNITION_CALL_MS, error_code
 from displaysense.adapters.job_slots import holder_of
-from displaysense.adapters.rekognition_jobs import BadInputError, PermanentError, RetryLaterError
+from displaysense.adapters.rekognition_jobs import (
+    REFUSALS_METRIC,
+    BadInputError,
+    ConfigurationError,
+    RetryLaterError,
+)
 from displaysense.adapters.video_registry import ENDED
 from displaysense.domain.drop_folder import SNIFF_BYTES, decode_event_key, validate_upload
 from displaysense.domain.timeutil import iso_ms, parse_iso
 from displaysense.domain.video import JobKind, Video, VideoStatus
 from displaysense.domain.video_ids import client_request_token, job_tag, object_version, video_id
 from displaysense.handlers import wiring
+from displaysense.handlers.budget import Budget
 from displaysense.resources import UPLOADS_PREFIX
 
 if TYPE_CHECKING:
@@ -59,11 +74,20 @@ MAX_BACKOFF_S = 1800
 # A start waiting for one of DisplaySense's own job slots looks again after about this long.
 SLOT_WAIT_S = 20
 _MISSING_OBJECT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
+# Time kept in hand before a record and before each Start*: the slowest Rekognition call
+# (adapters/aws.py) plus the S3 and DynamoDB calls around it at their usual speed.
+RECORD_CALLS_MS = 15_000
+STEP_RESERVE_MS = REKOGNITION_CALL_MS + RECORD_CALLS_MS
 
 
 class UnreadableMessageError(ValueError):
     """The message is not an S3 event this handler can read. Failing it (rather than dropping it)
     keeps it: after the queue's maxReceiveCount it is in the dead-letter queue, which alarms."""
+
+
+class OutOfTimeError(Exception):
+    """Too little of the invocation is left for the next step: the message goes back to the queue,
+    visible at once, and a fresh invocation does it (records already done are no-ops then)."""
 
 
 class StartDeferredError(Exception):
@@ -103,9 +127,10 @@ def backoff_s(receive_count: int, *, quota: bool) -> int:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = wiring.services()
     metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+    budget = Budget(context)
 
     def record_handler(record: SQSRecord) -> None:
-        process_message(record, services)
+        process_message(record, services, budget)
 
     # A processor per invocation: local mode may run handlers in threads of one process. With
     # raise_on_entire_batch_failure off, a batch that all waits for the quota is reported item by
@@ -118,7 +143,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-def process_message(record: SQSRecord, services: wiring.Services) -> None:
+def process_message(record: SQSRecord, services: wiring.Services, budget: Budget) -> None:
+    if not budget.allows(STEP_RESERVE_MS):
+        _hand_back(record, services, budget)
     try:
         body = json.loads(record.body)
     except ValueError:
@@ -141,10 +168,14 @@ def process_message(record: SQSRecord, services: wiring.Services) -> None:
         if obj is None:
             continue
         try:
-            ingest_object(obj, services)
+            if not budget.allows(STEP_RESERVE_MS):
+                raise OutOfTimeError
+            ingest_object(obj, services, budget)
         except StartDeferredError as exc:
             # The other records of the message go on; the retry finds them done.
             waiting.append(exc)
+        except OutOfTimeError:
+            _hand_back(record, services, budget)
     if unreadable and not waiting:
         _unreadable(record, f"{unreadable} unreadable S3 record(s) (not an object, or no bucket or key)")
     if waiting and all(e.slots_full for e in waiting) and _queue_again(record, services):
@@ -165,6 +196,16 @@ def process_message(record: SQSRecord, services: wiring.Services) -> None:
             },
         )
         raise waiting[0]
+
+
+def _hand_back(record: SQSRecord, services: wiring.Services, budget: Budget) -> NoReturn:
+    _delay_message(record, services, 0)
+    metrics.add_metric(name="MessagesHandedBack", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "too little time left for the next step; the message is handed back",
+        extra={"message_id": record.message_id, "remaining_ms": budget.remaining_ms()},
+    )
+    raise OutOfTimeError(f"less than {STEP_RESERVE_MS} ms left")
 
 
 def _unreadable(record: SQSRecord, what: str) -> NoReturn:
@@ -222,7 +263,7 @@ def _delay_message(record: SQSRecord, services: wiring.Services, delay_s: int) -
 
 
 @tracer.capture_method(capture_response=False)
-def ingest_object(obj: S3Object, services: wiring.Services) -> None:
+def ingest_object(obj: S3Object, services: wiring.Services, budget: Budget) -> None:
     if not obj.key.startswith(UPLOADS_PREFIX):
         logger.info("object outside uploads/ ignored")
         return
@@ -239,7 +280,7 @@ def ingest_object(obj: S3Object, services: wiring.Services) -> None:
     if video.status.final:
         logger.info("video already final", extra={"video_id": vid, "status": video.status.value})
         return
-    start_jobs(video, services)
+    start_jobs(video, services, budget)
 
 
 def register(obj: S3Object, vid: str, services: wiring.Services) -> Video | None:
@@ -350,12 +391,14 @@ def _fallback_time(event_time: str | None, now: float) -> datetime:
     return _utc(int(now))
 
 
-def start_jobs(video: Video, services: wiring.Services) -> None:
+def start_jobs(video: Video, services: wiring.Services, budget: Budget) -> None:
     """Starts every job of the video that has no JobId yet, each in a job slot; then ANALYZING."""
     vid = video.video_id
     for kind, job in video.jobs.items():
         if job.job_id:
             continue
+        if not budget.allows(STEP_RESERVE_MS):
+            raise OutOfTimeError  # before taking a slot: nothing to give back
         holder = holder_of(vid, kind)
         slot = services.slots.acquire(holder)
         if slot is None:
@@ -379,17 +422,16 @@ def start_jobs(video: Video, services: wiring.Services) -> None:
         except BadInputError as exc:
             services.slots.release(holder)
             _end_before_start(
-                video, VideoStatus.REJECTED, f"Rekognition cannot analyse this file: {exc.message}", services
-            )
-            return
-        except PermanentError as exc:
-            services.slots.release(holder)
-            _end_before_start(
                 video,
-                VideoStatus.FAILED,
-                f"Rekognition refused to start the {kind.value} job: {exc}",
+                VideoStatus.REJECTED,
+                f"Rekognition cannot analyse this file: {exc.message or exc.code} (Rekognition Video "
+                "analyses at most 10 GB and 6 hours per file): split the recording",
                 services,
             )
+            return
+        except ConfigurationError as exc:
+            services.slots.release(holder)
+            _refused(video, kind, exc, services)  # raises StartDeferredError unless the video ended
             return
         updated = services.registry.record_job_started(vid, kind, job_id)
         logger.info(
@@ -404,6 +446,42 @@ def start_jobs(video: Video, services: wiring.Services) -> None:
     result = services.registry.transition(vid, VideoStatus.ANALYZING, allowed_from=(VideoStatus.QUEUED,))
     if result.changed:
         logger.info("video analyzing", extra={"video_id": vid, "jobs": len(video.jobs)})
+
+
+def _refused(video: Video, kind: JobKind, exc: ConfigurationError, services: wiring.Services) -> None:
+    """A start refused for a reason a deployment fixes: the video stays QUEUED and says why, and
+    the message waits with backoff (StartDeferredError; dead-letter queue and alarm if it never
+    works). Only footage deleted since the upload ends the video: no retry can bring it back."""
+    vid = video.video_id
+    if exc.code == "InvalidS3ObjectException" and _footage_gone(video, services):
+        _end_before_start(
+            video,
+            VideoStatus.FAILED,
+            "the uploaded object version was deleted before Rekognition could read it (by hand, or by "
+            "the footage lifecycle rule while it waited): upload the recording again",
+            services,
+        )
+        return
+    reason = (
+        f"Not started yet: Rekognition refused the {kind.value} job ({exc}); {exc.hint}. Retried with a "
+        "growing backoff; if it never works the ingest message ends in the dead-letter queue"
+    )
+    services.registry.note_waiting(vid, reason)
+    metrics.add_metric(name=REFUSALS_METRIC, unit=MetricUnit.Count, value=1)
+    logger.error(
+        "Rekognition refused a start; retried with backoff",
+        extra={"video_id": vid, "kind": kind.value, "code": exc.code, "hint": exc.hint},
+    )
+    raise StartDeferredError(f"Rekognition refused the {kind.value} job: {exc.code}", quota=False) from exc
+
+
+def _footage_gone(video: Video, services: wiring.Services) -> bool:
+    version = {"VersionId": video.version_id} if video.version_id else {}
+    try:
+        services.clients.s3.head_object(Bucket=video.bucket, Key=video.key, **version)  # type: ignore[arg-type]
+    except ClientError as exc:
+        return error_code(exc) in _MISSING_OBJECT
+    return False
 
 
 def _end_before_start(video: Video, status: VideoStatus, reason: str, services: wiring.Services) -> None:

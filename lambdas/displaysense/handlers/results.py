@@ -7,12 +7,17 @@ through the Get* results, archiving each raw page under results/<video>/ and che
 each; then runs the engine on the archived pages, writes the buckets and passes, and sets
 SUCCEEDED. Duplicate or reordered completions find the claim taken or the video final.
 
-It never runs out of time silently: before each page, and before the engine, it checks the time
-left; when it runs low it saves the checkpoint, gives up the claim and sends itself a
+It never runs out of time silently: before each page (keeping the slowest Get* in hand, from the
+client's timeouts), before the engine, and while the engine reads the archived pages, it checks the
+time left; when it runs low it saves the checkpoint, gives up the claim and sends itself a
 continuation message (to the completion queue), which a fresh invocation resumes from the
-checkpoint. An expired NextToken (InvalidPaginationTokenException) restarts that job's paging from
-its first page. Whatever crashes where, the retry recomputes from the same pages and overwrites the
-same items: the numbers equal a clean run's.
+checkpoint. A video whose engine step does not fit even in a fresh invocation is FAILED with a
+reason saying so, rather than timing out until its message reaches the dead-letter queue. An
+expired NextToken (InvalidPaginationTokenException) restarts that job's paging from its first page
+(a few times at most, then FAILED). A refused Get* (access denied right after a deployment, ...)
+fails the message, which is retried and ends in the dead-letter queue if it never works. Whatever
+crashes where, the retry recomputes from the same pages and overwrites the same items: the numbers
+equal a clean run's.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from displaysense.adapters.aws import error_code
+from displaysense.adapters.aws import REKOGNITION_CALL_MS, error_code
 from displaysense.adapters.job_slots import holder_of
 from displaysense.adapters.rekognition_jobs import (
+    REFUSALS_METRIC,
+    ConfigurationError,
     InvalidPaginationTokenError,
     PermanentError,
     RetryLaterError,
@@ -51,6 +58,7 @@ from displaysense.domain.timeutil import parse_iso
 from displaysense.domain.video import JobKind, Video, VideoStatus
 from displaysense.domain.video_ids import is_video_id
 from displaysense.handlers import wiring
+from displaysense.handlers.budget import Budget
 from displaysense.resources import COMPLETION_QUEUE, RESULTS_FUNCTION
 
 logger = Logger(service=wiring.SERVICE_NAME)
@@ -62,13 +70,15 @@ CONTINUATION = "displaysense.results.continue"
 # blocks nobody for long, and its own message returns only after the queue's visibility timeout
 # (6 x the function timeout), when the lease is long gone.
 CLAIM_LEASE_S = RESULTS_FUNCTION.timeout_s + 60
-# Time kept in hand before fetching a page: a Get* call with its retries, the archive write and the
-# checkpoint, with room to hand off afterwards.
-PAGE_RESERVE_MS = 45_000
-# Time the engine and the table writes are given: a fixed part plus a part per archived page (the
-# engine takes about 30 ms for a 1000-entry page on a laptop, plus the page's S3 GET; 1.5 s leaves
-# room for a slower Lambda CPU and the writes). Short of it, the work continues in a fresh
-# invocation with the whole timeout.
+# Time kept in hand before fetching a page: the slowest Get* (every attempt waiting out the client's
+# timeouts, adapters/aws.py), then the archive write, the checkpoint and a hand-off at their usual
+# speed.
+PAGE_WRITES_MS = 15_000
+PAGE_RESERVE_MS = REKOGNITION_CALL_MS + PAGE_WRITES_MS
+# Time the engine and the table writes are given: a fixed part (what the writes keep in hand while
+# the engine runs) plus a part per archived page (the engine takes about 30 ms for a 1000-entry page
+# on a laptop, plus the page's S3 GET; 1.5 s leaves room for a slower Lambda CPU). Short of the
+# estimate, the work continues in a fresh invocation with the whole timeout.
 ENGINE_BASE_MS = 30_000
 ENGINE_PER_PAGE_MS = 1_500
 # An invocation that has used less than this has nothing to gain from handing off.
@@ -101,20 +111,8 @@ class ContinueLaterError(Exception):
     """This message cannot be done now (another invocation holds the claim): retry it later."""
 
 
-class _Budget:
-    """The invocation's time: remaining milliseconds, and how much of it was used."""
-
-    def __init__(self, context: LambdaContext | None) -> None:
-        self._context = context
-        self._start = self.remaining_ms()
-
-    def remaining_ms(self) -> int:
-        if self._context is None:
-            return 15 * 60 * 1000
-        return int(self._context.get_remaining_time_in_millis())
-
-    def used_ms(self) -> int:
-        return self._start - self.remaining_ms()
+class EngineOutOfTimeError(Exception):
+    """The engine was still reading archived pages when only the writes' time was left."""
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -123,7 +121,7 @@ class _Budget:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = wiring.services()
     metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-    budget = _Budget(context)
+    budget = Budget(context)
 
     def record_handler(record: SQSRecord) -> None:
         process_message(record, services, budget)
@@ -171,7 +169,7 @@ def continuation_body(video_id: str) -> str:
     return json.dumps({"type": CONTINUATION, "video_id": video_id})
 
 
-def process_message(record: SQSRecord, services: wiring.Services, budget: _Budget) -> None:
+def process_message(record: SQSRecord, services: wiring.Services, budget: Budget) -> None:
     parsed = parse_body(record.body)
     if isinstance(parsed, Continuation):
         logger.info("continuation", extra={"video_id": parsed.video_id})
@@ -191,7 +189,7 @@ def process_message(record: SQSRecord, services: wiring.Services, budget: _Budge
 
 
 def handle_completion(  # noqa: PLR0911 - each early return is one outcome of a completion
-    completion: Completion, services: wiring.Services, budget: _Budget, *, last_receive: bool = False
+    completion: Completion, services: wiring.Services, budget: Budget, *, last_receive: bool = False
 ) -> None:
     kind = kind_of_api(completion.api)
     vid = completion.job_tag
@@ -206,7 +204,7 @@ def handle_completion(  # noqa: PLR0911 - each early return is one outcome of a 
     if completion.status != "SUCCEEDED" and not message:
         try:
             message = services.jobs.failure_message(kind, completion.job_id)
-        except RetryLaterError as exc:
+        except (RetryLaterError, ConfigurationError) as exc:
             if not last_receive:
                 # The video's reason is final once written: rather than record the failure without
                 # Rekognition's message, fail this item and read the message when it returns.
@@ -247,7 +245,7 @@ def handle_completion(  # noqa: PLR0911 - each early return is one outcome of a 
     aggregate(vid, services, budget, continuation=False)
 
 
-def aggregate(vid: str, services: wiring.Services, budget: _Budget, *, continuation: bool) -> None:
+def aggregate(vid: str, services: wiring.Services, budget: Budget, *, continuation: bool) -> None:
     owner = uuid.uuid4().hex
     claim = services.registry.claim_aggregation(vid, owner, CLAIM_LEASE_S)
     if claim is None:
@@ -280,7 +278,7 @@ def aggregate(vid: str, services: wiring.Services, budget: _Budget, *, continuat
 
 
 @tracer.capture_method(capture_response=False)
-def _run(claim: Claim, services: wiring.Services, budget: _Budget) -> None:
+def _run(claim: Claim, services: wiring.Services, budget: Budget) -> None:
     video, owner, checkpoint = claim.video, claim.owner, claim.checkpoint
     vid = video.video_id
     for kind in sorted(video.jobs):
@@ -288,23 +286,33 @@ def _run(claim: Claim, services: wiring.Services, budget: _Budget) -> None:
             return  # handed off, or the video failed
     pages = sum(checkpoint.stream(k).pages for k in video.jobs)
     needed = ENGINE_BASE_MS + ENGINE_PER_PAGE_MS * pages
-    if (
-        budget.remaining_ms() < needed
-        and budget.used_ms() > HAND_OFF_MIN_USED_MS
-        and _hand_off(vid, owner, checkpoint, services, "engine")
-    ):
+    fresh = budget.used_ms() <= HAND_OFF_MIN_USED_MS
+    if budget.remaining_ms() < needed and not fresh and _hand_off(vid, owner, checkpoint, services, "engine"):
         return
+
+    def check_time() -> None:
+        # Without a completion queue nothing could continue the work: better to try to finish here.
+        if budget.remaining_ms() < ENGINE_BASE_MS and services.settings.completion_queue_url:
+            raise EngineOutOfTimeError
+
     sink = PassList()
     try:
         result = analyze(
-            labels=_archived(video, JobKind.LABELS, checkpoint, services),
-            faces=_archived(video, JobKind.FACES, checkpoint, services),
+            labels=_archived(video, JobKind.LABELS, checkpoint, services, check_time),
+            faces=_archived(video, JobKind.FACES, checkpoint, services, check_time),
             settings=services.settings.engine,
             recorded_at_ms=int(parse_iso(video.recorded_at).timestamp()) * 1000,
             pass_sink=sink,
         )
     except (PageError, InputOrderError) as exc:
         _fail(vid, owner, f"the Rekognition results could not be read: {exc}", services)
+        return
+    except EngineOutOfTimeError:
+        if not fresh and _hand_off(vid, owner, checkpoint, services, "engine"):
+            return
+        # A whole invocation was not enough: another one would time out the same way, and the
+        # message would only wear out its receives with the video ANALYZING.
+        _fail(vid, owner, too_long_reason(pages), services)
         return
     stats = services.metrics_store.write_video(video, result, sink.records)
     done = services.registry.complete(
@@ -332,10 +340,21 @@ def _run(claim: Claim, services: wiring.Services, budget: _Budget) -> None:
     delete_footage_if_due(done.video, services)
 
 
-def _archived(video: Video, kind: JobKind, checkpoint: Checkpoint, services: wiring.Services) -> Any:
+def too_long_reason(pages: int) -> str:
+    return (
+        f"the video is too long to aggregate within the results Lambda's timeout of "
+        f"{RESULTS_FUNCTION.timeout_s} s ({pages} result pages): upload the recording in shorter parts, "
+        "or raise timeout_s of RESULTS_FUNCTION in lambdas/displaysense/resources.py (Lambda allows up "
+        "to 900 s), deploy, and upload it again"
+    )
+
+
+def _archived(
+    video: Video, kind: JobKind, checkpoint: Checkpoint, services: wiring.Services, check: Any
+) -> Any:
     if kind not in video.jobs:
         return None
-    return services.archive.pages(video.video_id, kind, checkpoint.stream(kind).pages)
+    return services.archive.pages(video.video_id, kind, checkpoint.stream(kind).pages, check)
 
 
 def _archive_stream(
@@ -344,7 +363,7 @@ def _archive_stream(
     owner: str,
     checkpoint: Checkpoint,
     services: wiring.Services,
-    budget: _Budget,
+    budget: Budget,
 ) -> bool:
     """Pages one job's results into the archive from its checkpoint. False: stop (handed off or
     failed); True: the stream is complete."""
@@ -363,18 +382,22 @@ def _archive_stream(
             if _hand_off(vid, owner, checkpoint, services, f"{kind.value} page {stream.pages}"):
                 return False
             can_hand_off = False
+        failure: str | None = None
         try:
             page = services.jobs.get_page(kind, job_id, stream.next_token if stream.pages else None)
-        except InvalidPaginationTokenError:
-            if stream.restarts >= MAX_PAGING_RESTARTS:
-                raise
-            logger.warning(
-                "pagination token refused; paging restarts from the first page",
-                extra={"video_id": vid, "kind": kind.value, "pages": stream.pages},
+        except InvalidPaginationTokenError as exc:
+            if stream.restarts < MAX_PAGING_RESTARTS:
+                logger.warning(
+                    "pagination token refused; paging restarts from the first page",
+                    extra={"video_id": vid, "kind": kind.value, "pages": stream.pages},
+                )
+                _restart(stream)
+                services.registry.save_checkpoint(vid, owner, checkpoint, CLAIM_LEASE_S)
+                continue
+            failure = (
+                f"Rekognition kept refusing the page token of the {kind.value} job ({exc}) after "
+                f"{MAX_PAGING_RESTARTS} restarts from its first page: upload the recording again"
             )
-            _restart(stream)
-            services.registry.save_checkpoint(vid, owner, checkpoint, CLAIM_LEASE_S)
-            continue
         except RetryLaterError as exc:
             # Get* throttled beyond botocore's retries: continue after a pause instead of failing the
             # message, which would wait out the queue's visibility timeout and count towards the DLQ.
@@ -384,14 +407,26 @@ def _archive_stream(
                 logger.warning("Get* throttled", extra={"video_id": vid, "code": exc.code})
                 return False
             raise
+        except ConfigurationError as exc:
+            # Refused, not busy (an IAM change not applied yet, a role without the permission): fail
+            # the message; it is retried after its visibility timeout, and ends in the dead-letter
+            # queue (alarm) if the refusal persists. The video stays ANALYZING meanwhile.
+            metrics.add_metric(name=REFUSALS_METRIC, unit=MetricUnit.Count, value=1)
+            logger.error(
+                "Rekognition refused a Get*; the message is retried",
+                extra={"video_id": vid, "kind": kind.value, "code": exc.code, "hint": exc.hint},
+            )
+            raise
         except PermanentError as exc:
-            # e.g. ResourceNotFoundException: Rekognition keeps results 7 days.
-            _fail(vid, owner, f"the results of the {kind.value} job could not be read: {exc}", services)
-            return False
-        status = page.get("JobStatus")
-        if status not in (None, "SUCCEEDED"):
-            message = page.get("StatusMessage") or "no message given"
-            _fail(vid, owner, f"Rekognition {kind.value} job {job_id} is {status}: {message}", services)
+            # ResourceNotFoundException: Rekognition keeps results 7 days.
+            failure = f"the results of the {kind.value} job could not be read: {exc}"
+        else:
+            status = page.get("JobStatus")
+            if status not in (None, "SUCCEEDED"):
+                message = page.get("StatusMessage") or "no message given"
+                failure = f"Rekognition {kind.value} job {job_id} is {status}: {message}"
+        if failure is not None:
+            _fail(vid, owner, failure, services)
             return False
         services.archive.put_page(vid, kind, stream.pages, page)
         stream.pages += 1

@@ -4,6 +4,7 @@ message can be read, and only its last receive gives up on it. (The video used t
 
 from __future__ import annotations
 
+import pytest
 from displaysense.domain.video import JobKind, VideoStatus
 from displaysense.resources import COMPLETION_QUEUE
 
@@ -19,16 +20,22 @@ def failed_labels_job(pipeline: Pipeline) -> tuple[Upload, str]:
     return upload, jobs[JobKind.LABELS]
 
 
-def throttle_message_read(pipeline: Pipeline) -> None:
+def throttle_message_read(pipeline: Pipeline, code: str = "ThrottlingException", status: int = 500) -> None:
     # Botocore's retry is behind the Stubber: one stubbed error is a call that failed after it.
-    pipeline.stubber.add_client_error(
-        "get_label_detection", service_error_code="ThrottlingException", http_status_code=500
-    )
+    pipeline.stubber.add_client_error("get_label_detection", service_error_code=code, http_status_code=status)
 
 
-def test_a_throttled_message_read_retries_the_completion(pipeline: Pipeline) -> None:
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 500),
+        # Refused right after a deployment (IAM not applied yet): the message exists all the same.
+        ("AccessDeniedException", 400),
+    ],
+)
+def test_a_throttled_message_read_retries_the_completion(pipeline: Pipeline, code: str, status: int) -> None:
     upload, job_id = failed_labels_job(pipeline)
-    throttle_message_read(pipeline)
+    throttle_message_read(pipeline, code, status)
     [answer] = pipeline.deliver("completion")
     assert answer is not None and len(answer["batchItemFailures"]) == 1
     video = pipeline.services.registry.get(upload.video_id)

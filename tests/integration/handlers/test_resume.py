@@ -172,10 +172,27 @@ def test_the_engine_gets_a_fresh_invocation_when_paging_used_up_the_time(
     pipeline.expect_pages(JobKind.FACES, jobs[JobKind.FACES], scene.faces)
     pipeline.expect_pages(JobKind.LABELS, jobs[JobKind.LABELS], scene.labels)
     complete_both(pipeline, upload, jobs)
-    # Paging leaves 300 s - 7 x 38 s = 34 s: enough for every page, short of the engine estimate.
-    answers = pipeline.deliver("completion", budget(pipeline, per_get_ms=38_000))
+    # 60 s per page, and 95 s left before the last page: more than PAGE_RESERVE_MS, so every page is
+    # read; the 35 s left after it are short of the engine estimate (30 s + 1.5 s per page).
+    pages = len(scene.faces) + len(scene.labels)
+    assert results.PAGE_RESERVE_MS <= 95_000
+    start_ms = 95_000 + (pages - 1) * 60_000
+    contexts = budget(pipeline, per_get_ms=60_000, start_ms=start_ms)
+    gets = {"n": 0, "at_hand_off": -1}
+
+    def count(**_: Any) -> None:
+        gets["n"] += 1
+
+    def hand_off(**_: Any) -> None:
+        gets["at_hand_off"] = gets["n"]
+
+    for operation in ("GetLabelDetection", "GetFaceDetection"):
+        pipeline.rekognition.meta.events.register(f"provide-client-params.rekognition.{operation}", count)
+    pipeline.sqs.meta.events.register("provide-client-params.sqs.SendMessage", hand_off)
+    answers = pipeline.deliver("completion", contexts)
     assert all(a == {"batchItemFailures": []} for a in answers)
     assert len(pipeline.sent_to_completion) == 1
+    assert gets["at_hand_off"] == pages  # handed off after the last page: for the engine
     assert_clean_run(pipeline, upload, scene)
 
 
