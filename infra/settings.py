@@ -44,6 +44,7 @@ _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _NAMESPACE = re.compile(r"^[A-Za-z0-9.\-_/#:]{1,255}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$")
+_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 
 
 class ContextError(ValueError):
@@ -83,8 +84,10 @@ class DeploymentSettings:
     log_level: str = "INFO"
 
     # --- Lambda ---------------------------------------------------------------------------------------
-    # Version of the official Powertools layer AWSLambdaPowertoolsPythonV3-python313-arm64.
-    powertools_layer_version: int = 27
+    # Empty: the official Powertools layer of the version requirements.txt pins, found through
+    # Powertools' public SSM parameter at deploy time. An ARN: that layer instead, for regions and
+    # partitions without the parameter (it must hold the same Powertools version, python3.13, arm64).
+    powertools_layer_arn: str = ""
     # At most this many ingest / results Lambdas poll their queue at once (SQS event source
     # MaximumConcurrency; 2 is the lowest AWS allows).
     ingest_max_concurrency: int = 2
@@ -306,7 +309,7 @@ _PARSERS: Final[dict[str, Callable[[object], object]]] = {
     "upload_url_ttl_s": _as_int,
     "cors_origins": _as_str_tuple,
     "log_level": _as_log_level,
-    "powertools_layer_version": _as_int,
+    "powertools_layer_arn": _as_str,
     "ingest_max_concurrency": _as_int,
     "results_max_concurrency": _as_int,
     "metrics_namespace": _as_str,
@@ -381,7 +384,11 @@ _VALIDATORS: Final[dict[str, Callable[[object], None]]] = {
         60, MAX_UPLOAD_URL_TTL_S, "the URL is signed with the Lambda's temporary credentials"
     ),
     "cors_origins": _check_origins,
-    "powertools_layer_version": _in_range(1),
+    "powertools_layer_arn": _matches(
+        _LAYER_ARN,
+        "a Lambda layer version ARN (arn:<partition>:lambda:<region>:<account>:layer:<name>:<n>)",
+        allow_empty=True,
+    ),
     "ingest_max_concurrency": _in_range(2, 1000, "the SQS event source allows 2 to 1000"),
     "results_max_concurrency": _in_range(2, 1000, "the SQS event source allows 2 to 1000"),
     "metrics_namespace": _check_namespace,

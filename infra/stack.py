@@ -74,7 +74,7 @@ class DisplaySenseStack(Stack):
             self,
             "LambdaPackage",
             environment=service.to_env(),
-            powertools_layer_version=settings.powertools_layer_version,
+            powertools_layer_arn=settings.powertools_layer_arn,
             metrics_namespace=settings.metrics_namespace,
             log_level=settings.log_level,
             log_retention_days=settings.log_retention_days,

@@ -2,27 +2,32 @@
 
 The asset is the `lambdas/` folder as it is in the repository (the package `displaysense`); nothing is
 built or installed, so packaging needs no Docker. boto3 comes with the Lambda runtime, Powertools and
-pydantic with the official Powertools layer.
+pydantic with the official Powertools layer of exactly the Powertools version that requirements.txt pins
+(and the tests run): CloudFormation resolves its ARN at deploy time from the public SSM parameter
+Powertools publishes for each release, so synth stays offline.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, cast
 
 import tzdata
-from aws_cdk import Duration, RemovalPolicy, Stack, Stage
+from aws_cdk import Duration, RemovalPolicy, Stage
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 from displaysense.resources import FunctionDefinition
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 LAMBDA_SOURCE: Final = REPO_ROOT / "lambdas"
+REQUIREMENTS: Final = REPO_ROOT / "requirements.txt"
 # Build and test debris that must not be uploaded (and must not change the asset hash).
 ASSET_EXCLUDES: Final = (
     "**/__pycache__",
@@ -36,9 +41,6 @@ ASSET_EXCLUDES: Final = (
 
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
-# Publisher of the official Powertools for AWS Lambda (Python) layers in the commercial regions.
-POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
-POWERTOOLS_LAYER_NAME: Final = "AWSLambdaPowertoolsPythonV3-python313-arm64"
 # One service name for all functions: Powertools puts it on every log line and as the `service`
 # dimension of every metric, and the alarms match on it.
 SERVICE_NAME: Final = "displaysense"
@@ -58,6 +60,26 @@ XRAY_REASON: Final = (
 )
 
 
+def pinned_version(package: str, requirements: Path = REQUIREMENTS) -> str:
+    """The version requirements.txt pins for `package` (`name[extras]==version`): the one place it is
+    written, for the tests' virtualenv and for the layer the stack deploys alike."""
+    pattern = re.compile(rf"^{re.escape(package)}(\[[^\]]*\])?==([^\s;#]+)", re.IGNORECASE)
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        found = pattern.match(line.strip())
+        if found:
+            return found.group(2)
+    raise ValueError(f"{requirements}: no '{package}==<version>' pin")
+
+
+POWERTOOLS_VERSION: Final = pinned_version("aws-lambda-powertools")
+
+
+def powertools_layer_parameter(version: str = POWERTOOLS_VERSION) -> str:
+    """Powertools' public SSM parameter holding the regional ARN of the layer of one release
+    (`/aws/service/powertools/python/<arch>/<runtime>/<version>`, in the regions it publishes to)."""
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
+
+
 def bucket_prefix(prefix: str) -> dict[str, str]:
     """The IAM5 finding for objects under one prefix of the data bucket (`<bucket ARN>/prefix*`)."""
     escaped = prefix.replace("/", "\\/")
@@ -73,7 +95,7 @@ class LambdaPackage(Construct):
         construct_id: str,
         *,
         environment: dict[str, str],
-        powertools_layer_version: int,
+        powertools_layer_arn: str,
         metrics_namespace: str,
         log_level: str,
         log_retention_days: int,
@@ -86,11 +108,11 @@ class LambdaPackage(Construct):
         self._log_retention_days = log_retention_days
         self._removal_policy = removal_policy
         self.code = lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=list(ASSET_EXCLUDES))
-        stack = Stack.of(self)
-        # The region is a token: the stack stays environment-agnostic and synthesizes offline.
-        self.powertools_layer_arn = (
-            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-            f"{POWERTOOLS_LAYER_NAME}:{powertools_layer_version}"
+        # A template parameter of type AWS::SSM::Parameter::Value<String>: CloudFormation reads it in
+        # the stack's region at deploy time, so synth needs no credentials and the stack stays
+        # environment-agnostic. An explicit ARN is for regions and partitions without the parameter.
+        self.powertools_layer_arn = powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
+            self, powertools_layer_parameter()
         )
         self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "PowertoolsLayer", self.powertools_layer_arn
@@ -180,9 +202,9 @@ class LambdaPackage(Construct):
                     id="AwsSolutions-L1",
                     reason=(
                         "Pinned to python3.13 on purpose: the Powertools layer is built per Python "
-                        "version (AWSLambdaPowertoolsPythonV3-python313-arm64) and the code is tested on "
-                        "3.13; Lambda supports python3.13 until mid-2029. Moving to a newer runtime is a "
-                        "deliberate change of RUNTIME and POWERTOOLS_LAYER_NAME together."
+                        "version (its SSM parameter names python3.13) and the code is tested on 3.13; "
+                        "Lambda supports python3.13 until mid-2029. Moving to a newer runtime is a "
+                        "deliberate change of RUNTIME, which also selects the matching layer."
                     ),
                 )
             ],

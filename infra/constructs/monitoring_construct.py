@@ -9,6 +9,11 @@ ANALYZING longer than `stuck_analyzing_minutes`:
     dimensions  = service=displaysense (Powertools' default dimension, env POWERTOOLS_SERVICE_NAME)
 
 It reads the threshold from DS_STUCK_ANALYZING_MINUTES.
+
+The ingest and results handlers publish `RekognitionRefusals` (same namespace and dimension) each
+time Rekognition refuses a call for a reason a deployment must fix (access denied, an object it
+cannot read, invalid parameters): the message is retried with backoff, so without this alarm a
+broken deployment would surface only when messages reach a dead-letter queue, up to a day later.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+from displaysense.adapters.rekognition_jobs import REFUSALS_METRIC
 from displaysense.resources import FunctionDefinition
 
 from infra.constructs.lambda_package import SERVICE_NAME, TABLE_INDEXES, TABLE_INDEXES_REASON, LambdaPackage
@@ -38,6 +44,11 @@ WATCHDOG_FUNCTION = FunctionDefinition(
 STUCK_METRIC_NAME = "StuckAnalyzingVideos"
 STUCK_THRESHOLD_ENV = "DS_STUCK_ANALYZING_MINUTES"
 ALARM_PERIOD = Duration.minutes(5)
+# Refusals in two of the last four quarter-hours: a refusal that outlasts the first retries (their
+# backoff grows from 10 s), not the minute or so IAM may take to apply a change after a deployment.
+REFUSALS_PERIOD = Duration.minutes(15)
+REFUSALS_EVALUATION_PERIODS = 4
+REFUSALS_DATAPOINTS = 2
 
 
 class MonitoringConstruct(Construct):
@@ -136,6 +147,23 @@ class MonitoringConstruct(Construct):
             # to OK and notifying again on the next run.
             missing=cloudwatch.TreatMissingData.IGNORE,
         )
+        self.refusals_alarm = self._alarm(
+            "RekognitionRefusals",
+            cloudwatch.Metric(
+                namespace=settings.metrics_namespace,
+                metric_name=REFUSALS_METRIC,
+                dimensions_map={"service": SERVICE_NAME},
+                statistic="Sum",
+                period=REFUSALS_PERIOD,
+            ),
+            "Rekognition keeps refusing DisplaySense's calls (access denied, an object it cannot read, "
+            "invalid parameters): videos wait, QUEUED with the refusal as their reason, or ANALYZING. "
+            "See the ingest and results logs ('Rekognition refused'), fix the deployment: the retries "
+            "then succeed.",
+            action,
+            evaluation_periods=REFUSALS_EVALUATION_PERIODS,
+            datapoints_to_alarm=REFUSALS_DATAPOINTS,
+        )
 
     def _alarm(
         self,
@@ -145,6 +173,8 @@ class MonitoringConstruct(Construct):
         action: cloudwatch.IAlarmAction,
         *,
         missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int = 1,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -152,8 +182,8 @@ class MonitoringConstruct(Construct):
             metric=metric,
             threshold=0,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
             treat_missing_data=missing,
             alarm_description=description,
         )

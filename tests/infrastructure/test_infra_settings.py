@@ -60,9 +60,15 @@ def test_cdk_json_lists_every_setting_with_its_default() -> None:
 
 
 def test_the_deployment_guide_documents_every_setting() -> None:
+    """Every DisplaySense key of cdk.json has a row in docs/deploy.md's context reference, which the
+    README names as the complete reference."""
     guide = (CDK_JSON.parent / "docs" / "deploy.md").read_text()
-    undocumented = [key for key in context_defaults() if f"| `{key}` |" not in guide]
+    keys = [key for key in cdk_json_context() if not key.startswith("@")]
+    assert set(keys) == set(context_defaults())
+    undocumented = [key for key in keys if f"\n| `{key}` |" not in guide]
     assert undocumented == []
+    readme = (CDK_JSON.parent / "README.md").read_text()
+    assert "[docs/deploy.md](docs/deploy.md) is the complete reference" in readme
 
 
 def test_cdk_json_runs_the_app_with_the_project_venv_when_there_is_one() -> None:
@@ -116,7 +122,8 @@ def test_json_null_means_default() -> None:
         ({"stuck_analyzing_minutes": 20000}, "stuck_analyzing_minutes=20000 must be between 1 and 10080"),
         ({"stack_name": "1st stack"}, "stack_name='1st stack' is not a CloudFormation stack name"),
         ({"log_level": "VERBOSE"}, "log_level='VERBOSE' is not one of DEBUG"),
-        ({"powertools_layer_version": 0}, "powertools_layer_version=0 must be at least 1"),
+        ({"powertools_layer_arn": "AWSLambdaPowertoolsPythonV3:27"}, "is not a Lambda layer version ARN"),
+        ({"powertools_layer_version": 27}, "powertools_layer_version is not a DisplaySense setting"),
         # Engine thresholds: EngineSettings' own validation, under the same name as the context key.
         ({"track_gap_s": 0}, "track_gap_s must be positive"),
         ({"min_iou": 2}, "min_iou is a share between 0 and 1"),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+from pathlib import Path
 from typing import Any
 
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 from displaysense import resources
+from displaysense.adapters.rekognition_jobs import REFUSALS_METRIC
 from displaysense.config import API_AUTH_ENV, ServiceSettings
 
-from infra.constructs.lambda_package import POWERTOOLS_LAYER_NAME, SERVICE_NAME
+from infra.application import build_app
+from infra.constructs.lambda_package import POWERTOOLS_VERSION, SERVICE_NAME
 from infra.constructs.monitoring_construct import STUCK_METRIC_NAME, STUCK_THRESHOLD_ENV, WATCHDOG_FUNCTION
 
 from .conftest import Synthesized, dumps, env_of
@@ -340,22 +344,36 @@ def test_functions_run_python313_on_arm64_with_resources_py_sizes(default_stack:
         assert "ReservedConcurrentExecutions" not in props  # reserves nothing from the account pool
 
 
-def test_functions_use_the_powertools_layer_of_the_stack_region(default_stack: Synthesized) -> None:
+def test_functions_use_the_powertools_layer_of_the_pinned_version(default_stack: Synthesized) -> None:
+    """The layer on AWS holds the Powertools the tests ran: its ARN is the deploy-time value of
+    Powertools' public SSM parameter for the version requirements.txt pins."""
+    parameters = default_stack.template_json["Parameters"]
+    layer_parameters = [
+        name
+        for name, p in parameters.items()
+        if p.get("Default") == f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
+    ]
+    assert len(layer_parameters) == 1
+    assert parameters[layer_parameters[0]]["Type"] == "AWS::SSM::Parameter::Value<String>"
     for function in functions(default_stack).values():
-        assert function["Properties"]["Layers"][:1] == [
-            {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:",
-                        {"Ref": "AWS::Partition"},
-                        ":lambda:",
-                        {"Ref": "AWS::Region"},
-                        f":017000801446:layer:{POWERTOOLS_LAYER_NAME}:27",
-                    ],
-                ]
-            }
-        ]
+        assert function["Properties"]["Layers"][:1] == [{"Ref": layer_parameters[0]}]
+
+
+def test_the_pinned_powertools_is_the_one_installed() -> None:
+    assert importlib.metadata.version("aws-lambda-powertools") == POWERTOOLS_VERSION
+
+
+def test_an_explicit_layer_arn_replaces_the_ssm_lookup(tmp_path: Path) -> None:
+    arn = "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:99"
+    built = build_app({"powertools_layer_arn": arn, "cdk_nag": False}, outdir=str(tmp_path))
+    template = Template.from_stack(built.stack).to_json()
+    assert not any("powertools" in str(p.get("Default")) for p in template.get("Parameters", {}).values())
+    layers = [
+        f["Properties"]["Layers"][0]
+        for f in template["Resources"].values()
+        if f["Type"] == "AWS::Lambda::Function" and f["Properties"].get("Handler") in HANDLERS
+    ]
+    assert layers == [arn] * len(HANDLERS)
 
 
 def test_function_code_is_the_lambdas_folder_without_build_debris(default_stack: Synthesized) -> None:
@@ -579,11 +597,23 @@ def test_stuck_videos_alarm_on_the_watchdog_metric(
         assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [watchdog, "Arn"]}
 
 
+def test_repeated_rekognition_refusals_alarm(default_stack: Synthesized, variant_stack: Synthesized) -> None:
+    """Refused calls are retried for up to a day before a dead-letter queue would tell anyone."""
+    for stack, namespace in ((default_stack, "DisplaySense"), (variant_stack, "DisplaySenseDev")):
+        [refusals] = [a for a in alarms(stack) if a["MetricName"] == REFUSALS_METRIC]
+        assert refusals["Namespace"] == namespace
+        assert refusals["Dimensions"] == [{"Name": "service", "Value": SERVICE_NAME}]
+        assert (refusals["Statistic"], refusals["Period"], refusals["Threshold"]) == ("Sum", 900, 0)
+        # Two of the last four quarter-hours: a refusal that outlasts IAM's delay after a deployment.
+        assert (refusals["EvaluationPeriods"], refusals["DatapointsToAlarm"]) == (4, 2)
+        assert refusals["TreatMissingData"] == "notBreaching"
+
+
 def test_alarms_notify_the_alarm_topic_and_email_when_configured(
     default_stack: Synthesized, variant_stack: Synthesized
 ) -> None:
     topic = {"Ref": logical_id(default_stack, "AWS::SNS::Topic", "MonitoringAlarmTopic")}
-    assert len(alarms(default_stack)) == 2 + 4 * 2 + 1
+    assert len(alarms(default_stack)) == 2 + 4 * 2 + 1 + 1  # dead letters, functions, stuck, refusals
     assert all(a["AlarmActions"] == [topic] for a in alarms(default_stack))
     assert not [
         s
