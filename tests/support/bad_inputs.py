@@ -17,7 +17,8 @@ Upload outcomes (PRODUCT.md §2, docs/architecture.md "Ingest"):
   or the console's folder marker): no video, nothing stored.
 
 API outcomes: the status, and the `error.parameter` of the API's error body; or, for API
-Gateway's own refusals (the handler never runs), its `{"message": ...}` body.
+Gateway's own refusals (the handler never runs), its `{"message": ...}` body. A query parameter
+a route does not take is refused like a malformed one (400 naming it), never ignored.
 """
 
 from __future__ import annotations
@@ -379,6 +380,7 @@ REQUESTS: tuple[ApiCase, ...] = (
              "Missing Authentication Token"),
     # GET /stores
     ApiCase("POST /stores", STORES, "POST", "/stores", 405, None, b"{}"),
+    _get("a parameter it does not take", STORES, f"/stores?store={BASE_STORE}", 400, "store"),
     # GET /stores/{store}/metrics
     _get("store with capitals and a space", METRICS, "/stores/Bad%20Store/metrics", 400, "store"),
     _get("store '§' (the router refuses it)", METRICS, "/stores/%C2%A7/metrics", 400, "store"),
@@ -398,6 +400,9 @@ REQUESTS: tuple[ApiCase, ...] = (
     _get("range of six years", METRICS, f"{M}?from=2020-01-01&to=2026-01-01&granularity=week", 422, "from"),
     _get("format=xml", METRICS, f"{M}?format=xml", 400, "format"),
     _get("previous=maybe", METRICS, f"{M}?previous=maybe", 400, "previous"),
+    _get("camera misspelt (camer)", METRICS, f"{M}?camer=window", 400, "camer"),
+    _get("parameter in another case (Granularity)", METRICS, f"{M}?Granularity=day", 400, "Granularity"),
+    _get("x-api-key as a query parameter too", METRICS, f"{M}?x-api-key={API_KEY}", 400, "x-api-key"),
     # GET /videos
     _get("limit=0", VIDEOS, "/videos?limit=0", 400, "limit"),
     _get("limit=201", VIDEOS, "/videos?limit=201", 400, "limit"),
@@ -408,12 +413,15 @@ REQUESTS: tuple[ApiCase, ...] = (
     _get("forged cursor", VIDEOS, f"/videos?store={BASE_STORE}&cursor=eyJwayI6IlNMT1RTIn0", 400, "cursor"),
     _get("cursor of 2049 characters", VIDEOS, "/videos?cursor=" + "A" * 2049, 400, "cursor"),
     _get("from after to", VIDEOS, "/videos?from=2026-11-20&to=2026-11-10", 422, "from"),
+    _get("status misspelt (stat)", VIDEOS, f"/videos?store={BASE_STORE}&stat=FAILED", 400, "stat"),
+    _get("page instead of cursor", VIDEOS, f"/videos?store={BASE_STORE}&page=2", 400, "page"),
     # GET /videos/{video_id}
     _get("id not hex", VIDEO, "/videos/not-a-video-id", 400, "video_id"),
     _get("id in capitals", VIDEO, f"/videos/{HEX.upper()}", 400, "video_id"),
     _get("id of 31 digits", VIDEO, f"/videos/{HEX[:31]}", 400, "video_id"),
     _get("id '§'", VIDEO, "/videos/%C2%A7", 400, "video_id"),
     _get("unknown id", VIDEO, f"/videos/{HEX}", 404, "video_id"),
+    _get("a parameter it does not take", VIDEO, f"/videos/{HEX}?fields=all", 400, "fields"),
     # POST /uploads
     _post("body not JSON", b"{store: store-001}", 400, "body"),
     _post("body a JSON array", b"[]", 400, "body"),
@@ -439,6 +447,8 @@ REQUESTS: tuple[ApiCase, ...] = (
           422, "recorded_at"),
     _post("recorded_at without a zone", _json({**UPLOAD, "recorded_at": "2026-11-20T10:00:00"}), 422,
           "recorded_at"),
+    ApiCase("a query parameter on POST", UPLOAD_ROUTE, "POST", "/uploads?dry_run=1", 400, "dry_run",
+            _json(UPLOAD)),
     ApiCase("body over 10 MB", UPLOAD_ROUTE, "POST", "/uploads", 413, GATEWAY, b" " * (10 * 1024 * 1024 + 1),
             message="Request Too Long"),
     # GET /compare
@@ -450,9 +460,14 @@ REQUESTS: tuple[ApiCase, ...] = (
     _get("a unknown store", COMPARE, f"/compare?a=no-such-store&b={BASE_STORE}", 404, "a"),
     _get("from after to", COMPARE, f"/compare?a={BASE_STORE}&b={BASE_STORE}&from=2026-11-20&to=2026-11-10",
          422, "from"),
+    _get("a third side", COMPARE, f"/compare?a={BASE_STORE}&b={BASE_STORE}&c={BASE_STORE}", 400, "c"),
+    _get("granularity, which it does not take", COMPARE,
+         f"/compare?a={BASE_STORE}&b={BASE_STORE}&granularity=day", 400, "granularity"),
     # Public pages
     _get("dashboard asset path traversal", PAGES, "/?asset=..%2F..%2Fetc%2Fpasswd", 404, "asset"),
     _get("dashboard asset of 65 characters", PAGES, "/?asset=" + "a" * 65, 400, "asset"),
+    _get("dashboard asset misspelt (assets)", PAGES, "/?assets=app.js", 400, "assets"),
+    _get("the document in another format", PAGES, "/openapi.json?format=yaml", 400, "format"),
     # No route
     _get("unknown path", OTHER, "/no-such-route", 404, None),
     ApiCase("PUT on /videos", VIDEOS, "PUT", "/videos", 405, None, b"{}"),
