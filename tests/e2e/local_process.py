@@ -15,6 +15,16 @@ from typing import Any
 
 COMMAND = str(Path(sys.executable).parent / "displaysense")
 FINAL = ("SUCCEEDED", "FAILED", "REJECTED")
+# The hand annotation of the sample clip: the one source of its hand count.
+ANNOTATION = Path(__file__).parents[1] / "data" / "storefront-walkby.annotation.json"
+
+
+def hand_count() -> tuple[tuple[int, int], tuple[int, int]]:
+    """The sample's passes and its passes looking at the window (impressions), each (min, max):
+    counted by watching the clip at half-second steps, a range where it allows two readings."""
+    annotation = json.loads(ANNOTATION.read_text(encoding="utf-8"))
+    passes, looking = annotation["passes"], annotation["impressions"]
+    return (passes["min"], passes["max"]), (looking["min"], looking["max"])
 
 
 class LocalMode:
