@@ -25,7 +25,7 @@ from displaysense.handlers.api import create_app
 from displaysense_local.api_gateway import start_api_gateway
 
 from tests.integration.api.conftest import NOW, TABLE_NAME
-from tests.integration.api.seeding import BUCKET, Seeder, create_table
+from tests.integration.api.seeding import BUCKET, LOCAL_MODE_MISSING, Seeder, create_table
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -64,7 +64,8 @@ def site(aws: None) -> Iterator[dict[str, Any]]:
         "c1a": seeder.analysed("store-1", "cam-1", "2026-11-24T09:00:00Z", seed=11),
         "c1b": seeder.analysed("store-1", "cam-1", "2026-11-25T15:00:00Z", seed=12),
         "c2": seeder.analysed("store-1", "cam-2", "2026-11-25T10:00:00Z", seed=13, per_minute=12.0),
-        "s2": seeder.analysed("store-2", "door", "2026-11-20T12:00:00Z", seed=14),
+        # Faces without age, gender or accessories, as local mode's stand-in sees them.
+        "s2": seeder.analysed("store-2", "door", "2026-11-20T12:00:00Z", seed=14, without=LOCAL_MODE_MISSING),
         "rej": seeder.rejected("store-1", "cam-2", "2026-11-26T07:00:00Z", REJECTION),
         "late": seeder.rejected("store-1", "cam-1", "2026-11-29T20:00:00Z", UNKNOWN_TIME, time_known=False),
     }
@@ -204,6 +205,15 @@ def test_dashboard_on_real_api_data(site: dict[str, Any]) -> None:
             cameras = page.eval_on_selector_all("[data-testid=camera] option", "os => os.map(o => o.value)")
             assert cameras == ["", "door"]
             assert kpi(page, "foot_traffic") == f"{videos['s2'].summary.foot_traffic:,}"
+            # Its faces carried no age or gender: the API sends null, the page says "not available".
+            store_2 = metrics_answers[-1]
+            assert store_2["totals"]["faces"] > 0 and store_2["totals"]["age"] is None
+            assert store_2["totals"]["gender"] is None and store_2["totals"]["mood"] is not None
+            for attribute, shown in (("gender", False), ("age", False), ("mood", True)):
+                figure = page.locator(f"figure[data-attribute={attribute}]")
+                assert figure.get_attribute("data-available") == str(shown).lower()
+                assert figure.locator(".na").is_visible() is not shown
+            assert page.is_visible("figure[data-attribute=age] >> text=Not available in local mode")
 
             # A/B view of two displays.
             change(page, lambda: page.select_option("[data-testid=store]", "store-1"))

@@ -22,6 +22,8 @@ from tests.support import scenario as sc
 
 BUCKET = "displaysense-test"
 JOBS = (JobKind.LABELS, JobKind.FACES)
+# What the Rekognition stand-in of local mode does not estimate.
+LOCAL_MODE_MISSING = ("AgeRange", "Gender", "Eyeglasses", "Sunglasses", "Beard", "Mustache")
 
 
 def create_table(name: str) -> Any:
@@ -55,10 +57,19 @@ class Seeder:
         )
 
     def analysed(
-        self, store: str, camera: str, recorded_at: str, *, seed: int, duration_s: float = 300.0, **scene: Any
+        self,
+        store: str,
+        camera: str,
+        recorded_at: str,
+        *,
+        seed: int,
+        duration_s: float = 300.0,
+        without: tuple[str, ...] = (),
+        **scene: Any,
     ) -> Video:
         """A video analysed end to end: Rekognition-shaped pages of a synthetic scene, the engine,
-        the registry's state machine and the metrics store."""
+        the registry's state machine and the metrics store. `without` names face attributes the
+        faces do not carry (local mode's stand-in: LOCAL_MODE_MISSING)."""
         video = self._video(store, camera, recorded_at, VideoStatus.QUEUED, None)
         self.registry.register(video, expected_jobs=JOBS)
         self.registry.transition(video.video_id, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
@@ -70,9 +81,14 @@ class Seeder:
         plan = sc.make_scene(seed, duration_s=duration_s, **scene)
         rendered = sc.render(plan, sc.Noise(), seed)
         passes = PassList()
+        faces = sc.face_pages(plan, rendered)
+        for page in faces:
+            for entry in page["Faces"]:
+                for name in without:
+                    entry["Face"].pop(name, None)
         result = analyze(
             labels=sc.label_pages(plan, rendered),
-            faces=sc.face_pages(plan, rendered),
+            faces=faces,
             settings=self.settings,
             recorded_at_ms=int(parse_iso(recorded_at).timestamp()) * 1000,
             pass_sink=passes,
