@@ -11,6 +11,7 @@ the moment it takes, so a snapshot is one consistent instant.
 from __future__ import annotations
 
 import copyreg
+import io
 import json
 import logging
 import os
@@ -200,6 +201,11 @@ class AwsEmulator:
 
     def _gated(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         def gated(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+                return self._long_poll(once, environ, start_response)
+            return once(environ, start_response)
+
+        def once(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
             self._gate.enter()
             body: list[bytes] = []
             try:
@@ -223,6 +229,42 @@ class AwsEmulator:
                 self._gate.leave()
 
         return gated
+
+    def _long_poll(
+        self,
+        once: Callable[[dict[str, Any], Callable[..., Any]], list[bytes]],
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+    ) -> list[bytes]:
+        """A long-polling ReceiveMessage as short receives, each inside the gate and none waiting in
+        it: a snapshot waits for the requests in flight, and would otherwise wait out every
+        event source's long poll, holding back every other request meanwhile."""
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            request = json.loads(raw)
+            wait_s = float(request.get("WaitTimeSeconds") or 0)
+        except (ValueError, AttributeError, TypeError):
+            request, wait_s = None, 0.0
+        if request is not None:
+            request["WaitTimeSeconds"] = 0
+            raw = json.dumps(request).encode()
+        deadline = time.monotonic() + wait_s
+        answer: list[Any] = []  # the status and headers of the latest receive
+
+        def keep(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            answer[:] = [status, headers]
+            return lambda data: None
+
+        while True:
+            attempt = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
+            body = once(attempt, keep)
+            received = any(b'"Messages"' in chunk for chunk in body)
+            if received or not str(answer[0]).startswith("200") or time.monotonic() >= deadline:
+                start_response(*answer)
+                return body
+            time.sleep(_LONG_POLL_STEP_S)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -321,6 +363,7 @@ class AwsEmulator:
 
 
 _DYNAMODB_TARGET = "DynamoDB_20120810."
+_LONG_POLL_STEP_S = 0.05  # how soon a message sent to an empty queue reaches a long poll
 # Operations that only read: the pollers and the API call them all the time, and a snapshot is
 # only worth writing after something changed.
 _READS = frozenset(

@@ -3,7 +3,8 @@ messages of a batch when the handler fails some of them, fails as a whole, or ne
 through.
 
 The queues are the stack's (resources.py's redrive policy and receive counts); only the visibility
-timeout is shortened, to 1 s, so that a message given back is seen again within the test.
+timeout is shortened, to 2 s, so that a message given back is seen again within the test (it must
+stay longer than the event source's 1 s batching window, or a batch would receive it twice).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def emulator(tmp_path: Path) -> Iterator[AwsEmulator]:
 
 @pytest.fixture
 def queue(emulator: AwsEmulator) -> Queue:
-    definition = dataclasses.replace(COMPLETION_QUEUE, visibility_timeout_s=1)
+    definition = dataclasses.replace(COMPLETION_QUEUE, visibility_timeout_s=2)
     sqs = emulator.client("sqs")
     url, arn, dlq_url = emulator._queue(sqs, "test-completion", definition)
     return Queue(url, arn, dlq_url, definition)

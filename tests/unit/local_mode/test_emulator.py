@@ -1,5 +1,6 @@
-"""Local mode's AWS emulator: the resources it creates are resources.py's, and its DynamoDB stays
-consistent when the API and the pipeline call it from several threads at once."""
+"""Local mode's AWS emulator: the resources it creates are resources.py's, its DynamoDB stays
+consistent when the API and the pipeline call it from several threads at once, and a snapshot of
+its state does not wait for the event sources' long polls."""
 
 from __future__ import annotations
 
@@ -131,6 +132,32 @@ def test_dynamodb_answers_every_request_while_other_threads_write(emulator: AwsE
         sys.setswitchinterval(interval)
     assert queries > 10
     assert errors == []
+
+
+def test_a_snapshot_does_not_wait_for_a_long_poll(emulator: AwsEmulator) -> None:
+    """The event sources long-poll their queues; a snapshot waits for the requests in flight and
+    holds every new one back meanwhile, so a long poll must not be one request waiting inside."""
+    found = emulator.provision()
+    sqs = emulator.client("sqs")
+    received: list[Any] = []
+    poll = threading.Thread(
+        target=lambda: received.extend(
+            emulator.client("sqs")
+            .receive_message(QueueUrl=found.completion_queue_url, WaitTimeSeconds=10)
+            .get("Messages", [])
+        )
+    )
+    poll.start()
+    try:
+        time.sleep(0.5)  # the long poll is waiting on the empty queue
+        assert emulator.snapshot(force=True)
+        assert poll.is_alive(), "the snapshot waited for the long poll to end"
+        # Still a long poll: a message sent now is its answer, before its 10 s are up.
+        sqs.send_message(QueueUrl=found.completion_queue_url, MessageBody="hello")
+        poll.join(timeout=10)
+        assert not poll.is_alive() and [m["Body"] for m in received] == ["hello"]
+    finally:
+        poll.join()
 
 
 def _dynamodb(emulator: AwsEmulator, config: Config) -> Any:
