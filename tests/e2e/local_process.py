@@ -19,6 +19,13 @@ FINAL = ("SUCCEEDED", "FAILED", "REJECTED")
 ANNOTATION = Path(__file__).parents[1] / "data" / "storefront-walkby.annotation.json"
 
 
+def hand_peak() -> int:
+    """The most people in view at once in the sample, at the annotated whole seconds (partly in
+    view included)."""
+    annotation = json.loads(ANNOTATION.read_text(encoding="utf-8"))
+    return max(int(s["persons"]) + int(s["partial"]) for s in annotation["seconds"])
+
+
 def hand_count() -> tuple[tuple[int, int], tuple[int, int]]:
     """The sample's passes and its passes looking at the window (impressions), each (min, max):
     counted by watching the clip at half-second steps, a range where it allows two readings."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.local_process import COMMAND, LocalMode, hand_count
+from tests.e2e.local_process import COMMAND, LocalMode, hand_count, hand_peak
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -33,6 +33,8 @@ STORE = "e2e-store"
 # stand-in's detector is no Rekognition: within two of those ranges is plausible.
 HAND_PASSES, HAND_LOOKING = hand_count()
 TOLERANCE = 2
+# Someone may step in between two annotated seconds: one more than the annotation's peak.
+HAND_PEAK = hand_peak() + 1
 CHROMIUM = "/usr/bin/chromium"
 METRICS = f"stores/{STORE}/metrics?from=2026-11-24T13:00:00Z&to=2026-11-24T17:00:00Z&granularity=15m"
 
@@ -81,7 +83,7 @@ def test_sample_through_the_drop_folder_gives_plausible_metrics(
     assert HAND_PASSES[0] - TOLERANCE <= summary["foot_traffic"] <= HAND_PASSES[1] + TOLERANCE, summary
     assert HAND_LOOKING[0] - TOLERANCE <= summary["impressions"] <= HAND_LOOKING[1] + TOLERANCE, summary
     assert summary["dwellers"] + summary["passers_by"] == summary["foot_traffic"]
-    assert 0 < summary["occupancy_mean"] <= summary["occupancy_peak"] <= 4
+    assert 0 < summary["occupancy_mean"] <= summary["occupancy_peak"] <= HAND_PEAK, summary
     # the stand-in estimates no age or gender: reported as not estimated, not as zero people
     assert summary["faces"] > 0 and summary["estimated"]["gender"] == 0
     metrics = local.get(
