@@ -12,6 +12,7 @@ resident set of a fresh process running the command, so interpreter and imports 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import subprocess
@@ -32,8 +33,10 @@ CACHE = Path(tempfile.gettempdir()) / "displaysense-bench"
 
 
 def scene_files(hours: float) -> tuple[Path, Path, int]:
-    """Label and face page files of the scene (cached between runs), and its number of people."""
-    folder = CACHE / f"{hours:g}h"
+    """Label and face page files of the scene (cached between runs, per version of the scene
+    generator), and its number of people."""
+    generator = hashlib.sha256(Path(sc.__file__).read_bytes()).hexdigest()[:12]
+    folder = CACHE / f"{hours:g}h-{generator}"
     labels, faces = folder / "labels", folder / "faces"
     marker = folder / "people.txt"
     if marker.exists():

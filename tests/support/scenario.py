@@ -10,10 +10,9 @@ without noise, on the same definitions (PRODUCT.md §3), so tests compare like w
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 EMOTIONS = ("HAPPY", "CALM", "SAD", "ANGRY", "SURPRISED", "CONFUSED", "DISGUSTED", "FEAR")
@@ -25,43 +24,100 @@ VISIBLE_SHARE = 0.4
 class Person:
     enter_s: float
     direction: int  # +1 walks left to right, -1 right to left
-    speed: float  # frame widths per second
+    speed: float  # frame widths per second while walking
     top: float
     height: float
     width: float
     stop_at: float | None  # centre x where they stop
-    stop_s: float
+    stop_s: float  # time standing still
     looks: tuple[tuple[float, float], ...]  # (start, end) in seconds from entering, facing the camera
     gender: str  # Female | Male
     age: int
     mood: str
     eyeglasses: bool
+    # Where the face sits in the box: its centre this far down (share of the height) and this far
+    # off the box's centre line (share of the width), and its height (share of the box height).
+    head_y: float = 0.11
+    head_dx: float = 0.0
+    face_height: float = 0.13
+    ramp_s: float = 0.5  # time to slow from walking to standing, and to get going again
+
+    def _phases(self) -> tuple[float, float, float, float, float]:
+        """(distance to the stop, start slowing, standing, start walking, walking again), seconds
+        from entering; without a stop everything is at infinity."""
+        if self.stop_at is None:
+            inf = float("inf")
+            return (inf, inf, inf, inf, inf)
+        d_stop = (
+            (self.stop_at + self.width / 2) if self.direction > 0 else (1 - self.stop_at + self.width / 2)
+        )
+        ramp = min(self.ramp_s, 2 * d_stop / self.speed)  # someone stopping just inside slows sooner
+        slow = (d_stop - self.speed * ramp / 2) / self.speed
+        return (d_stop, slow, slow + ramp, slow + ramp + self.stop_s, slow + 2 * ramp + self.stop_s)
+
+    def travelled(self, elapsed: float) -> float:
+        """Distance walked since entering: constant pace, easing into the stop and out of it."""
+        d_stop, slow, standing, going, walking = self._phases()
+        v = self.speed
+        if elapsed <= slow:
+            return v * elapsed
+        ramp = standing - slow
+        if elapsed <= standing:
+            e = elapsed - slow
+            return v * slow + v * e - v / ramp * e * e / 2
+        if elapsed <= going:
+            return d_stop
+        if elapsed <= walking:
+            e = elapsed - going
+            return d_stop + v / ramp * e * e / 2
+        return d_stop + v * ramp / 2 + v * (elapsed - walking)
 
     def walk_s(self) -> float:
         return (1 + self.width) / self.speed
 
     def exit_s(self) -> float:
-        return self.enter_s + self.walk_s() + (self.stop_s if self.stop_at is not None else 0.0)
+        d_stop, slow, standing, _, walking = self._phases()
+        if self.stop_at is None:
+            return self.enter_s + self.walk_s()
+        ramp = standing - slow
+        return self.enter_s + walking + (1 + self.width - d_stop - self.speed * ramp / 2) / self.speed
 
     def left_at(self, t: float) -> float | None:
         """Left edge of the box at absolute time t, or None when not in the scene."""
         if t < self.enter_s or t > self.exit_s():
             return None
-        elapsed = t - self.enter_s
-        travelled = elapsed * self.speed
-        if self.stop_at is not None:
-            stop_travel = (
-                (self.stop_at + self.width / 2) if self.direction > 0 else (1 - self.stop_at + self.width / 2)
-            )
-            if travelled > stop_travel:
-                travelled = max(stop_travel, (elapsed - self.stop_s) * self.speed)
+        travelled = self.travelled(t - self.enter_s)
         if self.direction > 0:
             return -self.width + travelled
         return 1 - travelled
 
+    def visible_s(self) -> tuple[float, float]:
+        """The absolute times between which the person is in view (detectable)."""
+        # inside share >= VISIBLE_SHARE while the walked distance is within these bounds
+        lo, hi = VISIBLE_SHARE * self.width, 1 + self.width - VISIBLE_SHARE * self.width
+        return (self._time_at(lo), self._time_at(hi))
+
+    def _time_at(self, distance: float) -> float:
+        low, high = self.enter_s, self.exit_s()
+        for _ in range(60):  # the walked distance never decreases: bisection
+            mid = (low + high) / 2
+            if self.travelled(mid - self.enter_s) < distance:
+                low = mid
+            else:
+                high = mid
+        return high
+
     def looking_at(self, t: float) -> bool:
         elapsed = t - self.enter_s
         return any(a <= elapsed < b for a, b in self.looks)
+
+    def looking_s(self) -> float:
+        """True time spent facing the camera while in view."""
+        first, last = self.visible_s()
+        total = 0.0
+        for a, b in self.looks:
+            total += max(0.0, min(last, self.enter_s + b) - max(first, self.enter_s + a))
+        return total
 
 
 @dataclass
@@ -89,60 +145,67 @@ QUIET = Noise(0, 0, 0, 0, 0, 0, 90.0)
 
 
 def make_scene(seed: int, duration_s: float = 600.0, per_minute: float = 6.0, **scene_options: Any) -> Scene:
-    """A storefront: walkers both ways, some stop and look, groups of two or three, crossing paths."""
+    """A storefront: walkers both ways, some stop and look, groups of two or three, crossing paths.
+
+    Geometry varies from person to person (box size and shape, walking pace in body widths a
+    second, where the face sits in the box, how quickly they stop), so the tracker is not checked
+    against one set of proportions.
+    """
     rng = random.Random(seed)
     people: list[Person] = []
     t = rng.expovariate(per_minute / 60)
     while t < duration_s - 20:
         group = 1 if rng.random() < 0.75 else rng.choice((2, 2, 3))
         direction = rng.choice((-1, 1))
-        speed = rng.uniform(0.18, 0.35)
-        height = rng.uniform(0.55, 0.8)
-        top = 0.9 - height + rng.uniform(-0.03, 0.03)
-        width = height * rng.uniform(0.22, 0.3)
+        height = rng.uniform(0.45, 0.82)
+        top = 0.92 - height + rng.uniform(-0.04, 0.04)
+        width = height * rng.uniform(0.18, 0.32)
+        # 0.8 to 1.8 m/s for someone 1.7 m tall in a 16:9 frame (frame widths a second)
+        speed = height * rng.uniform(0.25, 0.6)
         stops = rng.random() < 0.3
         stop_at = rng.uniform(0.25, 0.75) if stops else None
         stop_s = rng.uniform(5.0, 30.0) if rng.random() < 0.7 else rng.uniform(1.0, 4.5)
         for member in range(group):
             # Group members walk abreast: the same speed, boxes partly overlapping.
             offset = member * width * rng.uniform(0.7, 0.95) / speed
-            looks = _looks(rng, width, speed, stop_at, stop_s)
-            people.append(
-                Person(
-                    enter_s=t + offset,
-                    direction=direction,
-                    speed=speed,
-                    top=top + rng.uniform(-0.02, 0.02),
-                    height=height * rng.uniform(0.95, 1.05),
-                    width=width,
-                    stop_at=None
-                    if stop_at is None
-                    else min(0.9, stop_at + member * width * 0.8 * -direction),
-                    stop_s=stop_s,
-                    looks=looks,
-                    gender=rng.choice(("Female", "Male")),
-                    age=int(min(85, max(8, rng.gauss(38, 15)))),
-                    mood=rng.choices(EMOTIONS, weights=(30, 40, 6, 3, 8, 8, 2, 3))[0],
-                    eyeglasses=rng.random() < 0.3,
-                )
+            member_stop = (
+                None if stop_at is None else min(0.9, max(0.1, stop_at + member * width * 0.8 * -direction))
             )
+            person = Person(
+                enter_s=t + offset,
+                direction=direction,
+                speed=speed,
+                top=top + rng.uniform(-0.02, 0.02),
+                height=height * rng.uniform(0.95, 1.05),
+                width=width,
+                stop_at=member_stop,
+                stop_s=stop_s,
+                looks=(),
+                gender=rng.choice(("Female", "Male")),
+                age=int(min(85, max(8, rng.gauss(38, 15)))),
+                mood=rng.choices(EMOTIONS, weights=(30, 40, 6, 3, 8, 8, 2, 3))[0],
+                eyeglasses=rng.random() < 0.3,
+                head_y=rng.uniform(0.07, 0.15),
+                head_dx=rng.gauss(0, 0.06),
+                face_height=rng.uniform(0.1, 0.14),
+                ramp_s=rng.uniform(0.5, 1.2),
+            )
+            people.append(replace(person, looks=_looks(rng, person)))
         t += rng.expovariate(per_minute / 60) * group
     return Scene(duration_s=duration_s, people=people, **scene_options)
 
 
-def _looks(
-    rng: random.Random, width: float, speed: float, stop_at: float | None, stop_s: float
-) -> tuple[tuple[float, float], ...]:
-    walk = (1 + width) / speed
+def _looks(rng: random.Random, person: Person) -> tuple[tuple[float, float], ...]:
     looks: list[tuple[float, float]] = []
-    if stop_at is not None and rng.random() < 0.8:
+    if person.stop_at is not None and rng.random() < 0.8:
         # Stoppers mostly turn to the window: a look that fits inside the stop.
-        arrive = (stop_at + width / 2) / speed
+        _, _, arrive, leave, _ = person._phases()
+        stop_s = leave - arrive
         start = arrive + rng.uniform(0.2, max(0.3, stop_s * 0.3))
         looks.append((start, start + rng.uniform(0.3, 1.0) * max(0.8, stop_s - (start - arrive))))
     elif rng.random() < 0.25:
         # A head turn while walking by: long enough to count, or a glance too short to.
-        start = rng.uniform(0.2, 0.6) * walk
+        start = rng.uniform(0.2, 0.6) * person.walk_s()
         looks.append(
             (start, start + (rng.uniform(1.0, 2.5) if rng.random() < 0.7 else rng.uniform(0.1, 0.25)))
         )
@@ -278,10 +341,10 @@ def render(scene: Scene, noise: Noise, seed: int) -> Rendered:
 def _face(
     person: Person, left: float, yaw: float, pitch: float, noise: Noise, rng: random.Random
 ) -> dict[str, Any]:
-    fh = person.height * 0.13
+    fh = person.height * person.face_height
     fw = fh * 9 / 16 * 0.9
-    cx = left + person.width / 2 + rng.gauss(0, noise.jitter) * person.width
-    cy = person.top + 0.11 * person.height + rng.gauss(0, noise.jitter) * fh
+    cx = left + person.width * (0.5 + person.head_dx) + rng.gauss(0, noise.jitter) * person.width
+    cy = person.top + person.head_y * person.height + rng.gauss(0, noise.jitter) * fh
     wrong = rng.random() < noise.wrong_gender
     gender = ("Male" if person.gender == "Female" else "Female") if wrong else person.gender
     spread = rng.randint(3, 7)
@@ -366,35 +429,53 @@ class Truth:
     foot_traffic: int
     impressions: int
     dwell_s_total: float
+    attention_s_total: float
     gender_share: dict[str, float]  # of the passes with a face
     age_share: dict[str, float]
 
 
+def _seen_on(times: range, person: Person, first_s: float, last_s: float) -> tuple[int, int] | None:
+    """The first and last instants of a sampling grid at which the person is in view."""
+    step = times.step
+    low = max(times.start, times.start + (int((first_s * 1000 - times.start) // step) - 1) * step)
+    high = min(times.stop, int(last_s * 1000) + 2 * step)
+    seen = [
+        t
+        for t in range(low, high, step)
+        if (left := person.left_at(t / 1000)) is not None and _visible(person, left)
+    ]
+    return (seen[0], seen[-1]) if seen else None
+
+
 def truth(scene: Scene, min_pass_s: float = 0.5, min_attention_s: float = 0.5) -> Truth:
-    """The metrics of the plan itself, sampled on the same grids with no noise."""
+    """The metrics of the plan itself, independent of the engine's rules.
+
+    A pass is a person in view at sampling instants at least `min_pass_s` apart (the detections
+    a perfect detector would give; dwell is their first to last instant, as defined). Attention
+    is the true time the person faced the camera while in view, not anything measured from
+    samples, so the engine's sampling rule is checked rather than copied.
+    """
     from displaysense.domain.metrics import age_bucket
 
     passes = impressions = 0
-    dwell_total = 0.0
+    dwell_total = attention_total = 0.0
     genders: dict[str, int] = {}
     ages: dict[str, int] = {}
+    label_grid = range(scene.label_offset_ms, int(scene.duration_s * 1000), scene.label_interval_ms)
+    face_grid = range(scene.face_offset_ms, int(scene.duration_s * 1000), scene.face_interval_ms)
     for p in scene.people:
-        label_seen = [
-            t for t in _label_times(scene) if (left := p.left_at(t / 1000)) is not None and _visible(p, left)
-        ]
-        face_seen = [
-            t for t in _face_times(scene) if (left := p.left_at(t / 1000)) is not None and _visible(p, left)
-        ]
-        seen = sorted(label_seen + face_seen)
-        if not seen or (seen[-1] - seen[0]) / 1000 < min_pass_s:
+        first_s, last_s = p.visible_s()
+        spans = [s for grid in (label_grid, face_grid) if (s := _seen_on(grid, p, first_s, last_s))]
+        if not spans:
+            continue
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        if (end - start) / 1000 < min_pass_s:
             continue
         passes += 1
-        dwell_total += (seen[-1] - seen[0]) / 1000
-        looking = [t for t in face_seen if p.looking_at(t / 1000)]
-        attention = sum(
-            b - a for a, b in itertools.pairwise(looking) if b - a <= 1000
-        )  # consecutive looking samples
-        impressions += attention / 1000 >= min_attention_s
+        dwell_total += (end - start) / 1000
+        looking = p.looking_s()
+        attention_total += looking
+        impressions += looking >= min_attention_s
         # Walkers show a face often enough (yaw within the detectable range) that every true
         # pass has one; shares are compared over all true passes.
         genders[p.gender.lower()] = genders.get(p.gender.lower(), 0) + 1
@@ -405,6 +486,7 @@ def truth(scene: Scene, min_pass_s: float = 0.5, min_attention_s: float = 0.5) -
         foot_traffic=passes,
         impressions=impressions,
         dwell_s_total=dwell_total,
+        attention_s_total=attention_total,
         gender_share={k: v / with_face for k, v in genders.items()},
         age_share={k: v / with_face for k, v in ages.items()},
     )

@@ -7,10 +7,11 @@ here, so a detection costs a few floats however verbose the page is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 
 class PageError(ValueError):
@@ -22,9 +23,11 @@ class PageKind(Enum):
     FACES = "faces"
 
 
-@dataclass(frozen=True, slots=True)
-class Box:
-    """A bounding box in ratios of the frame size; it may reach past the frame edges."""
+class Box(NamedTuple):
+    """A bounding box in ratios of the frame size; it may reach past the frame edges.
+
+    A named tuple rather than a frozen dataclass: the tracker makes tens of thousands of them an
+    hour of video, and a tuple is several times cheaper to create."""
 
     left: float
     top: float
@@ -48,7 +51,7 @@ class Box:
         return self.top + self.height / 2
 
     def shifted(self, dx: float, dy: float) -> Box:
-        return Box(self.left + dx, self.top + dy, self.width, self.height)
+        return new_box((self.left + dx, self.top + dy, self.width, self.height))
 
     def iou(self, other: Box) -> float:
         w = min(self.right, other.right) - max(self.left, other.left)
@@ -59,14 +62,18 @@ class Box:
         return inter / (self.width * self.height + other.width * other.height - inter)
 
 
-@dataclass(frozen=True, slots=True)
-class PersonBox:
+# new_box((left, top, width, height)) is Box(left, top, width, height) at half the cost, for the
+# page reader's and the tracker's inner loops, where the named tuple's generated constructor
+# shows in bench/bench_engine.py.
+new_box: Callable[[tuple[float, float, float, float]], Box] = partial(tuple.__new__, Box)
+
+
+class PersonBox(NamedTuple):
     timestamp_ms: int
     box: Box
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class FaceSample:
+class FaceSample(NamedTuple):
     """One face at one timestamp. Attributes are None where the page did not carry them
     (FaceAttributes=DEFAULT, or a local stand-in that does not estimate them)."""
 
@@ -109,8 +116,14 @@ class VideoInfo:
         meta = page.get("VideoMetadata")
         if not isinstance(meta, Mapping) or not meta:
             return None
+        duration_ms = _opt_int(meta.get("DurationMillis"))
+        if duration_ms is not None and not 0 <= duration_ms <= MAX_VIDEO_MS:
+            raise PageError(
+                f"VideoMetadata.DurationMillis {duration_ms} is not the length of a video of at most "
+                f"{MAX_VIDEO_MS // 3_600_000} hours"
+            )
         return cls(
-            duration_ms=_opt_int(meta.get("DurationMillis")),
+            duration_ms=duration_ms,
             frame_rate=_number(meta.get("FrameRate")),
             codec=_opt_str(meta.get("Codec")),
             format=_opt_str(meta.get("Format")),
@@ -144,31 +157,54 @@ def page_kind(page: Any) -> PageKind:
         raise PageError(
             f"'{'Labels' if has_labels else 'Faces'}' must be an array, found {type(entries).__name__}"
         )
+    request = page.get("GetRequestMetadata")
+    if kind is PageKind.LABELS and isinstance(request, Mapping) and request.get("AggregateBy") == "SEGMENTS":
+        raise PageError(_SEGMENTS)
     return kind
+
+
+# Segment results name each label once per stretch of video, with no boxes: nobody to track.
+_SEGMENTS = (
+    "a GetLabelDetection page aggregated by SEGMENTS (no Person boxes per timestamp, so no passes "
+    "can be counted): get the results again with AggregateBy=TIMESTAMPS"
+)
+# Rekognition Video analyses videos of up to 6 hours (VideoTooLargeException); a time far past
+# that is not a video position, and would make the per-minute series loop for ever.
+MAX_VIDEO_MS = 24 * 3600 * 1000
 
 
 def person_boxes(page: Mapping[str, Any]) -> Iterator[PersonBox]:
     """The Person instances of a GetLabelDetection page (other labels are ignored).
 
-    A Person label with no Instances (the video-level label, or AggregateBy=SEGMENTS) places no
-    one in the frame and yields nothing.
+    A Person label with no Instances (the video-level label) places no one in the frame and yields
+    nothing. A page aggregated by SEGMENTS is refused: it would silently count no one.
     """
     # Pages come from JSON (boto3, files): plain dicts and lists, checked with the fast
     # isinstance(dict) rather than the abstract Mapping on this hot path.
     for index, entry in enumerate(page["Labels"]):
         if not isinstance(entry, dict):
             raise PageError(f"Labels[{index}] is not an object")
+        if "Timestamp" not in entry and "StartTimestampMillis" in entry:
+            raise PageError(_SEGMENTS)
         label = entry.get("Label")
         if not isinstance(label, dict) or label.get("Name") != "Person":
             continue
         timestamp = _timestamp(entry, f"Labels[{index}]")
-        for instance in label.get("Instances") or ():
+        instances = label.get("Instances")
+        if instances is None:
+            continue
+        if not isinstance(instances, list):
+            raise PageError(
+                f"Labels[{index}].Label.Instances must be an array, found {type(instances).__name__}"
+            )
+        for instance in instances:
             box = _box(instance.get("BoundingBox") if isinstance(instance, dict) else None)
             if box is not None:
                 yield PersonBox(timestamp, box)
 
 
 def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
+    # The bulk of every result set: the attribute readers are inlined here (see _flag, _number).
     for index, entry in enumerate(page["Faces"]):
         if not isinstance(entry, dict):
             raise PageError(f"Faces[{index}] is not an object")
@@ -181,9 +217,14 @@ def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
             continue
         pose = face.get("Pose")
         yaw = pitch = None
-        if isinstance(pose, dict):
+        if pose.__class__ is dict:
             yaw, pitch = _number(pose.get("Yaw")), _number(pose.get("Pitch"))
         emotions = face.get("Emotions")
+        flags = []
+        for name in _FLAGS:
+            raw = face.get(name)
+            value = raw.get("Value") if raw.__class__ is dict else None
+            flags.append(value if value.__class__ is bool else None)
         yield FaceSample(
             timestamp,
             box,
@@ -191,19 +232,24 @@ def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
             pitch,
             _gender(face.get("Gender")),
             _age_range(face.get("AgeRange")),
-            emotions if isinstance(emotions, list) and emotions else None,
-            _flag(face.get("Eyeglasses")),
-            _flag(face.get("Sunglasses")),
-            _flag(face.get("Beard")),
-            _flag(face.get("Mustache")),
+            emotions if emotions.__class__ is list and emotions else None,
+            *flags,
         )
+
+
+_FLAGS = ("Eyeglasses", "Sunglasses", "Beard", "Mustache")  # FaceSample's order
 
 
 def _timestamp(entry: Mapping[str, Any], where: str) -> int:
     value = entry.get("Timestamp")
-    if value.__class__ not in (int, float) or value < 0:
-        raise PageError(f"{where} has no valid 'Timestamp' (milliseconds from the start), found {value!r}")
-    return int(value)
+    number = _number(value)
+    if number is None or not 0 <= number <= MAX_VIDEO_MS:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+        raise PageError(
+            f"{where} has no valid 'Timestamp' (milliseconds from the start of a video of at most "
+            f"{MAX_VIDEO_MS // 3_600_000} hours), found {shown}"
+        )
+    return int(number)
 
 
 def _box(raw: Any) -> Box | None:
@@ -218,13 +264,12 @@ def _box(raw: Any) -> Box | None:
     try:
         left, top = float(raw["Left"]), float(raw["Top"])
         width, height = float(raw["Width"]), float(raw["Height"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    if not (0 < width <= 2 and 0 < height <= 2):
-        return None
-    if left >= 1 or top >= 1 or left + width <= 0 or top + height <= 0:
-        return None
-    return Box(left, top, width, height)
+    # written so that NaN fails every comparison and infinities fall outside
+    if 0 < width <= 2 and 0 < height <= 2 and -width < left < 1 and -height < top < 1:
+        return new_box((left, top, width, height))
+    return None
 
 
 def _gender(raw: Any) -> tuple[str, float] | None:
@@ -253,8 +298,16 @@ def _flag(raw: Any) -> bool | None:
 
 
 def _number(value: Any) -> float | None:
-    """A JSON number as float; None for anything else (booleans included)."""
-    return float(value) if value.__class__ in (int, float) else None
+    """A finite JSON number as float; None for anything else (booleans, NaN, infinities and
+    integers beyond floating point included)."""
+    if value.__class__ is float:
+        return value if -_HUGE < value < _HUGE else None
+    if value.__class__ is int:
+        return float(value) if -_HUGE < value < _HUGE else None
+    return None
+
+
+_HUGE = 1e300
 
 
 def _opt_int(value: Any) -> int | None:

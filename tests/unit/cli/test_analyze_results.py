@@ -74,6 +74,23 @@ def test_thresholds_come_from_the_environment(capsys, monkeypatch):
             "bad codec",
         ),
         (json.dumps({"Faces": [{"Face": {}}]}), "--faces", "Timestamp"),
+        # found by the audit: a TypeError from the parser instead of this message
+        (
+            json.dumps({"Labels": [{"Timestamp": 0, "Label": {"Name": "Person", "Instances": 5}}]}),
+            "--labels",
+            "Labels[0].Label.Instances must be an array",
+        ),
+        (
+            (FIXTURES / "docs-get-label-detection-segments.json").read_text(),
+            "--labels",
+            "AggregateBy=TIMESTAMPS",
+        ),
+        (
+            json.dumps({"Labels": [], "GetRequestMetadata": {"AggregateBy": "SEGMENTS"}}),
+            "--labels",
+            "aggregated by SEGMENTS",
+        ),
+        (json.dumps({"Faces": [], "VideoMetadata": {"DurationMillis": 10**15}}), "--faces", "DurationMillis"),
     ],
 )
 def test_bad_input_exits_non_zero_naming_the_file_and_the_problem(capsys, tmp_path, content, flag, expected):

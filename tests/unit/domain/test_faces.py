@@ -19,22 +19,50 @@ def stats(*faces):
     return s
 
 
-def test_attention_is_time_covered_by_consecutive_looking_samples():
+def test_attention_is_one_sampling_interval_per_looking_sample():
+    # looking at 0, 200; away at 400; looking at 600, 800, 1000: two runs of 2 and 3 samples
     s = stats(face(0), face(200), face(400, yaw=50), face(600), face(800), face(1000))
-    assert s.attention_ms == 200 + 400
-    # a single looking sample covers no time
-    assert stats(face(0), face(200, yaw=80)).attention_ms == 0
+    assert s.attention_ms(200) == 2 * 200 + 3 * 200
+    # a single looking sample covers one interval, not nothing
+    assert stats(face(0), face(200, yaw=80)).attention_ms(200) == 200
+    assert stats(face(0, yaw=80)).attention_ms(200) == 0
+
+
+def test_a_face_missed_inside_a_look_does_not_break_it():
+    # looking at 0, 200, (400 missed), 600, 800: one run from 0 to 800, plus one interval
+    s = stats(face(0), face(200), face(600), face(800))
+    assert s.attention_ms(200) == 800 + 200
 
 
 def test_attention_does_not_bridge_gaps_longer_than_the_track_gap():
-    assert stats(face(0), face(1500)).attention_ms == 0
-    assert stats(face(0), face(1000)).attention_ms == 1000
+    assert stats(face(0), face(1500)).attention_ms(200) == 2 * 200
+    assert stats(face(0), face(1000)).attention_ms(200) == 1000 + 200
+
+
+def test_the_same_look_gives_about_the_same_attention_at_200_and_500_ms():
+    """A 1.4 s look (from 1.0 s to 2.4 s), sampled every 200 ms and every 500 ms: the time covered
+    by the looking samples is within one interval of the truth at either rate."""
+
+    def sampled(interval):
+        times = range(0, 5000, interval)
+        return stats(*[face(t, yaw=0.0 if 1000 <= t < 2400 else 60.0) for t in times])
+
+    assert sampled(200).attention_ms(200) == 1400  # 7 samples
+    assert sampled(500).attention_ms(500) == 1500  # 3 samples
+    # the time between consecutive looking samples would give 1200 and 1000: a sampling rule
 
 
 def test_looking_needs_both_yaw_and_pitch_within_thirty_degrees():
-    assert stats(face(0, pitch=31), face(200, pitch=31)).attention_ms == 0
-    assert stats(face(0, yaw=-30, pitch=30), face(200, yaw=30, pitch=-30)).attention_ms == 200
-    assert stats(face(0, yaw=None), face(200, yaw=None)).attention_ms == 0
+    assert stats(face(0, pitch=31), face(200, pitch=31)).attention_ms(200) == 0
+    assert stats(face(0, yaw=-30, pitch=30), face(200, yaw=30, pitch=-30)).attention_ms(200) == 400
+    assert stats(face(0, yaw=None), face(200, yaw=None)).attention_ms(200) == 0
+
+
+def test_merging_an_earlier_face_track_joins_a_look_across_the_seam():
+    earlier, later = stats(face(0), face(200)), stats(face(400), face(600))
+    later.merge(earlier, SETTINGS)
+    assert later.samples == 4
+    assert later.attention_ms(200) == 600 + 200
 
 
 def test_gender_is_a_confidence_weighted_vote_with_unknown_when_close():

@@ -87,7 +87,8 @@ def test_faces_attach_to_the_body_and_count_attention():
     _, passes = run(labels, faces)
     assert len(passes) == 1
     assert passes[0].face_samples == 21 and passes[0].impression
-    assert passes[0].attention_ms == 4000
+    # 21 looking samples, each standing for the 200 ms face sampling interval
+    assert passes[0].attention_ms == 21 * 200
 
 
 def test_a_face_without_a_body_is_a_face_only_pass():
@@ -125,3 +126,60 @@ def test_a_person_hidden_behind_another_stays_one_pass():
     _, passes = run(entries)
     assert len(passes) == 2
     assert max(p.dwell_ms for p in passes) == 8000
+
+
+def test_a_face_in_the_lower_half_of_a_person_box_is_not_that_persons():
+    # the box spans 0.2 to 0.85 in height: its upper half ends at 0.525
+    labels = walker(0, 3000, 0.3, 0.0)
+    low = [face_entry(t, 0.35, top=0.56) for t in range(0, 3001, 200)]  # centre at 0.605
+    _, passes = run(labels, low)
+    assert sorted((p.source, p.face_samples) for p in passes) == [("face", 16), ("person", 0)]
+    high = [face_entry(t, 0.35, top=0.25) for t in range(0, 3001, 200)]  # centre at 0.295
+    _, passes = run(labels, high)
+    assert [(p.source, p.face_samples) for p in passes] == [("person", 16)]
+
+
+def test_a_face_just_outside_the_box_is_within_the_slack():
+    # box from 0.3 to 0.45 wide; the slack is a tenth of its width (0.015) on each side
+    labels = walker(0, 3000, 0.3, 0.0)
+    inside = [face_entry(t, 0.28, top=0.25) for t in range(0, 3001, 200)]  # centre 0.305
+    _, passes = run(labels, inside)
+    assert [p.source for p in passes] == ["person"]
+    outside = [face_entry(t, 0.44, top=0.25) for t in range(0, 3001, 200)]  # centre 0.465
+    _, passes = run(labels, outside)
+    assert sorted(p.source for p in passes) == ["face", "person"]
+
+
+def test_an_exit_and_an_entry_at_one_edge_with_clipped_boxes_are_two_passes():
+    """Detectors that clip boxes at the frame edge show a person stepping out as a box that
+    shrinks against the edge; someone entering there a moment later must not continue it."""
+
+    def clipped(left, width=0.15):
+        return person(max(0.0, left), width=min(left + width, width) if left < 0 else width)
+
+    leaving = [label_entry(t, clipped(0.3 - 0.25 * t / 1000)) for t in range(0, 1801, 200)]
+    entering = [label_entry(t, clipped(-0.1 + 0.25 * (t - 2000) / 1000)) for t in range(2000, 5001, 200)]
+    _, passes = run(merge_timestamps(leaving, entering))
+    assert len(passes) == 2
+
+
+def test_a_walker_does_not_turn_into_someone_walking_the_other_way():
+    # two walkers pass at the same place from opposite sides; one is missed while they overlap
+    a = walker(0, 4000, 0.05, 0.2)
+    b = walker(0, 4000, 0.8, -0.2)
+    entries = merge_timestamps(a, b)
+    for entry in entries:
+        if 1600 <= entry["Timestamp"] <= 2200:
+            entry["Label"]["Instances"] = entry["Label"]["Instances"][:1]
+    _, passes = run(entries)
+    assert len(passes) == 2
+    assert all(p.dwell_ms >= 3800 for p in passes)
+
+
+def test_a_box_seen_once_and_then_covered_is_not_kept_alive_by_the_occlusion_rule():
+    # a stray box at 1000 ms under a walker; nothing there again until a box far away at 2600 ms
+    walking = walker(0, 4000, 0.1, 0.15)
+    stray = [label_entry(1000, person(0.25, height=0.55, top=0.3))]
+    far = [label_entry(t, person(0.8)) for t in range(2600, 4001, 200)]
+    _, passes = run(merge_timestamps(walking, stray, far))
+    assert sorted(p.start_ms for p in passes) == [0, 2600]
