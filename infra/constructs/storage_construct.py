@@ -119,7 +119,6 @@ class StorageConstruct(Construct):
                 point_in_time_recovery_enabled=True
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            time_to_live_attribute=TABLE.ttl_attribute,
             deletion_protection=settings.retain_data,
             removal_policy=removal,
         )

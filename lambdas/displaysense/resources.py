@@ -22,8 +22,8 @@ RESULTS_PREFIX = "results/"
 # is what finally deletes the bytes.
 NONCURRENT_VERSION_DAYS = 1
 ABORT_MULTIPART_DAYS = 1
-# The stack's defaults of footage_safety_net_days and results_retention_days (infra/settings.py,
-# checked equal by tests/infrastructure); local mode's bucket carries the rules with these.
+# The defaults of the CDK context keys footage_safety_net_days and results_retention_days
+# (infra/settings.py takes them from here); local mode's bucket carries the rules with these.
 FOOTAGE_SAFETY_NET_DAYS = 2
 RESULTS_RETENTION_DAYS = 30
 
@@ -124,7 +124,6 @@ class TableDefinition:
     partition_key: str
     sort_key: str
     indexes: tuple[IndexDefinition, ...]
-    ttl_attribute: str
 
     def create_table_request(self, name: str) -> dict[str, Any]:
         """The DynamoDB CreateTable parameters of this table (on demand, every index projecting
@@ -172,7 +171,6 @@ TABLE = TableDefinition(
         # all videos in time order (listing without a store)
         IndexDefinition("by_time", "gsi3pk", "gsi3sk"),
     ),
-    ttl_attribute="expires_at",
 )
 
 

