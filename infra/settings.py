@@ -16,9 +16,10 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, cast
 
-from displaysense.config import GIB, ServiceSettings
+from displaysense import resources
+from displaysense.config import API_AUTH_MODES, GIB, ApiAuth, ServiceSettings
 from displaysense.domain.settings import EngineSettings, SettingsError
 
 _SERVICE_DEFAULTS: Final = ServiceSettings(table_name="", bucket_name="")
@@ -29,8 +30,6 @@ LOG_RETENTION_DAYS: Final = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-ApiAuth = Literal["API_KEY", "IAM"]
-API_AUTH_MODES: Final[tuple[ApiAuth, ...]] = ("API_KEY", "IAM")
 
 # Rekognition keeps job results 7 days: a video stuck longer than that can only be re-analysed, so a
 # later alarm would be useless.
@@ -66,9 +65,9 @@ class DeploymentSettings:
     # Days raw footage under uploads/ is kept; 0 = the results Lambda deletes it after a successful
     # analysis (then footage_safety_net_days applies to footage that is never analysed).
     footage_retention_days: int = _SERVICE_DEFAULTS.footage_retention_days
-    footage_safety_net_days: int = 2
+    footage_safety_net_days: int = resources.FOOTAGE_SAFETY_NET_DAYS
     # Days raw Rekognition result pages under results/ are kept (to recompute metrics).
-    results_retention_days: int = 30
+    results_retention_days: int = resources.RESULTS_RETENTION_DAYS
     # Days S3 server access logs of the data bucket are kept.
     access_log_retention_days: int = 90
     # Days CloudWatch log groups (Lambdas, API access log) are kept.

@@ -12,12 +12,6 @@ from infra.settings import DeploymentSettings
 from .conftest import VARIANT_CONTEXT, Synthesized
 
 
-def test_the_retention_defaults_are_resources_py() -> None:
-    defaults = DeploymentSettings()
-    assert defaults.footage_safety_net_days == resources.FOOTAGE_SAFETY_NET_DAYS
-    assert defaults.results_retention_days == resources.RESULTS_RETENTION_DAYS
-
-
 def test_the_lifecycle_rules_are_resources_py(default_stack: Synthesized, variant_stack: Synthesized) -> None:
     defaults = DeploymentSettings()
     for stack, footage_days, results_days in (
