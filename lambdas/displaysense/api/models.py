@@ -157,7 +157,10 @@ class VideoDocument(BaseModel):
     recorded_at: str
     status: Status
     reason: str | None = Field(
-        description="why it was REJECTED (what to fix) or FAILED (Rekognition's message)"
+        description=(
+            "why it was REJECTED (what to fix) or FAILED (Rekognition's message); while QUEUED, why "
+            "Rekognition has not started it yet (what devops should check), else null"
+        )
     )
     created_at: str
     updated_at: str
