@@ -490,3 +490,94 @@ def truth(scene: Scene, min_pass_s: float = 0.5, min_attention_s: float = 0.5) -
         gender_share={k: v / with_face for k, v in genders.items()},
         age_share={k: v / with_face for k, v in ages.items()},
     )
+
+
+@dataclass(frozen=True)
+class Score:
+    """The engine's errors on one scene: relative for the totals (signed), in share points for
+    the largest gender or age share error of the passes with a face."""
+
+    true_passes: int
+    foot_traffic: float
+    impressions: float
+    dwell: float
+    attention: float
+    share_points: float
+
+
+def score(
+    seed: int, per_minute: float, label_interval_ms: int, face_interval_ms: int, duration_s: float
+) -> Score:
+    """Render a scene, run the engine on its pages and compare with the truth."""
+    from displaysense.domain.engine import analyze
+    from displaysense.domain.metrics import AGE_BUCKETS, summarize
+    from displaysense.domain.settings import EngineSettings
+
+    scene = make_scene(
+        seed,
+        duration_s=duration_s,
+        per_minute=per_minute,
+        label_interval_ms=label_interval_ms,
+        face_interval_ms=face_interval_ms,
+    )
+    rendered = render(scene, Noise(), seed)
+    s = summarize(
+        analyze(
+            labels=label_pages(scene, rendered), faces=face_pages(scene, rendered), settings=EngineSettings()
+        ).summary
+    )
+    t = truth(scene)
+    # the truth has no "unknown" gender or age, so that bucket is left out
+    shares = [
+        abs(s[field][key] / s["faces"] - true.get(key, 0.0))
+        for field, true, keys in (
+            ("gender", t.gender_share, ("female", "male")),
+            ("age", t.age_share, [b for b in AGE_BUCKETS if b != "unknown"]),
+        )
+        for key in keys
+    ]
+    return Score(
+        true_passes=t.foot_traffic,
+        foot_traffic=s["foot_traffic"] / t.foot_traffic - 1,
+        impressions=s["impressions"] / t.impressions - 1,
+        dwell=s["dwell_s_total"] / t.dwell_s_total - 1,
+        attention=s["attention_s_total"] / t.attention_s_total - 1,
+        share_points=max(shares),
+    )
+
+
+# Scene length per density in the accuracy test and report: 600 to 900 true passes each, so
+# that a 5 % bound is several times a scene's own noise (impressions are about a third of them).
+ACCURACY_DURATION_S = {2.0: 21_600.0, 5.0: 9_000.0, 10.0: 4_800.0}
+ACCURACY_CASES = [  # (arrivals a minute, labels every, faces every)
+    (per_minute, labels, faces)
+    for labels, faces in ((200, 200), (500, 200), (500, 500))
+    for per_minute in (2.0, 5.0, 10.0)
+]
+
+
+def _report(first_seed: int, last_seed: int) -> None:
+    """Per case, the range and mean of each error over the seeds (docs/metrics.md)."""
+    seeds = range(first_seed, last_seed + 1)
+    print(f"seeds {first_seed}-{last_seed}; errors min..max (mean); shares: largest error in points")
+    for per_minute, labels, faces in ACCURACY_CASES:
+        scores = [score(s, per_minute, labels, faces, ACCURACY_DURATION_S[per_minute]) for s in seeds]
+
+        def spread(name: str, scores: list[Score] = scores) -> str:
+            values = [100 * getattr(x, name) for x in scores]
+            return f"{min(values):+.1f}..{max(values):+.1f} ({sum(values) / len(values):+.1f})"
+
+        passes = [x.true_passes for x in scores]
+        print(
+            f"{per_minute:g}/min labels {labels} ms faces {faces} ms | passes {min(passes)}-{max(passes)} | "
+            f"foot traffic {spread('foot_traffic')} | impressions {spread('impressions')} | "
+            f"dwell {spread('dwell')} | attention {spread('attention')} | "
+            f"shares <= {100 * max(x.share_points for x in scores):.1f}"
+        )
+
+
+if __name__ == "__main__":  # python -m tests.support.scenario [FIRST_SEED LAST_SEED]
+    import sys
+
+    first, last = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) > 2 else (1, 16)
+    _report(first, last)

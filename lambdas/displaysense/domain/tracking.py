@@ -324,11 +324,12 @@ class _Gate:
             stray = min(stray, 1.5 * _MAX_ACCEL_WIDTHS_PER_S2 * dt * dt)
         # in the track's own sizes: a bigger box passing by is not easier to take for it
         body = body_scale * self.width
-        # across: jitter plus the stray; up and down: jitter plus the same stray (walking towards
-        # or away from the camera moves a box down or up no faster than walking across moves it
-        # sideways)
+        # Across: jitter plus the walk, which a face shares with its body. Up and down: jitter
+        # plus the stray in the box's own widths: walking towards or away from the camera moves
+        # a box in the image in proportion to its own size (perspective), so a face does not
+        # drop by half a body's width while its body walks on.
         self.reach_x = self.width * _JITTER_WIDTHS + body * stray
-        self.reach_y = self.height * _JITTER_HEIGHTS + body * stray
+        self.reach_y = self.height * _JITTER_HEIGHTS + self.width * stray
 
     def score(self, observed: Box) -> float | None:
         """How well `observed` continues the track, or None when it cannot be the same person."""
