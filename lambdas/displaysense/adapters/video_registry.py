@@ -406,12 +406,14 @@ class VideoRegistry:
         key = {"pk": STORES_PK, "sk": camera_sk(store, camera)}
         for attribute, comparison in (("first_recorded_at", ">"), ("last_recorded_at", "<")):
             try:
+                # The names too: this may create the camera's item, which `list_cameras` (the API)
+                # can read before the registration's transaction adds the first count.
                 self._table.update_item(
                     Key=key,
-                    UpdateExpression="SET #a = :t",
+                    UpdateExpression="SET #a = :t, #store = :store, #camera = :camera",
                     ConditionExpression=f"attribute_not_exists(#a) OR #a {comparison} :t",
-                    ExpressionAttributeNames={"#a": attribute},
-                    ExpressionAttributeValues={":t": recorded_at},
+                    ExpressionAttributeNames={"#a": attribute, "#store": "store", "#camera": "camera"},
+                    ExpressionAttributeValues={":t": recorded_at, ":store": store, ":camera": camera},
                 )
             except ClientError as exc:
                 if not is_conditional_failure(exc):

@@ -205,3 +205,17 @@ def test_two_acquirers_racing_for_one_slot(make_pipeline: Callable[..., Pipeline
     assert won is not None and got is not None and got != won
     assert {s.holder for s in second.slots()} == {winner, loser}
     assert second.acquire("z#faces") is None
+
+
+def test_a_camera_is_listed_whole_between_its_bounds_and_its_first_count(pipeline: Pipeline) -> None:
+    """Registration widens the camera's recorded range before the transaction that counts the video:
+    the API may list the cameras in between (it did, with a KeyError and a 500, under a burst)."""
+    registry = pipeline.services.registry
+    registry._widen_bounds("store-n", "cam-1", "2026-11-24T10:00:00Z")
+    (camera,) = [c for c in registry.list_cameras() if c.store == "store-n"]
+    assert (camera.camera, camera.first_recorded_at, camera.last_recorded_at) == (
+        "cam-1",
+        "2026-11-24T10:00:00Z",
+        "2026-11-24T10:00:00Z",
+    )
+    assert not any(camera.counts.values())
