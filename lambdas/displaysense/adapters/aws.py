@@ -74,20 +74,27 @@ class AwsClients:
     table_name: str
 
     @cached_property
+    def _session(self) -> boto3.session.Session:
+        # A session of its own, not boto3's default one: a session is not thread-safe, and local mode
+        # runs the API's container in one thread while the pipeline's create their clients in
+        # another (on AWS each function has its own process, so this changes nothing there).
+        return boto3.session.Session()
+
+    @cached_property
     def table(self) -> Table:
-        return boto3.resource("dynamodb", config=DEFAULT_CONFIG).Table(self.table_name)
+        return self._session.resource("dynamodb", config=DEFAULT_CONFIG).Table(self.table_name)
 
     @cached_property
     def s3(self) -> S3Client:
-        return boto3.client("s3", config=DEFAULT_CONFIG)
+        return self._session.client("s3", config=DEFAULT_CONFIG)
 
     @cached_property
     def sqs(self) -> SQSClient:
-        return boto3.client("sqs", config=DEFAULT_CONFIG)
+        return self._session.client("sqs", config=DEFAULT_CONFIG)
 
     @cached_property
     def rekognition(self) -> RekognitionClient:
-        return boto3.client("rekognition", config=REKOGNITION_CONFIG)
+        return self._session.client("rekognition", config=REKOGNITION_CONFIG)
 
 
 def error_code(error: ClientError) -> str:

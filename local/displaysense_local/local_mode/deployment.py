@@ -36,7 +36,6 @@ from typing import Any
 
 from displaysense.config import ServiceSettings
 from displaysense.resources import (
-    API_FUNCTION,
     COMPLETION_QUEUE,
     INGEST_FUNCTION,
     INGEST_QUEUE,
@@ -157,8 +156,7 @@ class LocalDeployment:
         # Imported only now: like a Lambda cold start, they read the environment set above.
         from displaysense.handlers import api, ingest, results, watchdog, wiring
 
-        from displaysense_local.api_gateway import rest_event, start_api_gateway
-        from displaysense_local.lambda_context import LambdaContext
+        from displaysense_local.api_gateway import start_api_gateway
 
         wiring.install(None)
         _log_to(self._log_stream)
@@ -168,9 +166,6 @@ class LocalDeployment:
             with wiring.container(api_container):
                 return api.handler(event, context)
 
-        # The API's first request, here in one thread: it creates the API's boto3 clients, which
-        # must not happen while other threads create theirs from the same boto3 session.
-        api_handler(rest_event(method="GET", resource_path="/stores"), LambdaContext(API_FUNCTION))
         invoke_lock = threading.Lock()  # the pipeline's: see the module's docstring
         sqs = self.emulator.client("sqs")
         for queue, function, handler, url, arn in (

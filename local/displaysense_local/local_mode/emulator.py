@@ -269,7 +269,9 @@ class AwsEmulator:
     # -- resources ---------------------------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        # A session per client: boto3's default session is not thread-safe, and local mode's
+        # threads (drop folder, event sources, API) make clients of their own.
+        return boto3.session.Session().client(
             cast(Any, service),
             endpoint_url=self.url,
             region_name=REGION,
