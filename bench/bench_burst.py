@@ -110,6 +110,7 @@ class ConcurrencyProbe:
         self.max_slots_held = 0
         self.max_slot_index = -1
         self.polls = 0
+        self.errors = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="concurrency-probe", daemon=True)
 
@@ -122,8 +123,13 @@ class ConcurrencyProbe:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
-            with urllib.request.urlopen(self.standin_url, timeout=10) as answer:
-                self.max_standin_active = max(self.max_standin_active, int(json.load(answer)["activeJobs"]))
+            try:
+                with urllib.request.urlopen(self.standin_url, timeout=10) as answer:
+                    active = int(json.load(answer)["activeJobs"])
+            except OSError:  # a poll lost is a poll lost; the exact figure comes from the job files
+                self.errors += 1
+                continue
+            self.max_standin_active = max(self.max_standin_active, active)
             if self.polls % self.slots_every == 0:
                 self._poll_slots()
             self.polls += 1
@@ -385,6 +391,7 @@ def report(
         "max_slots_held_polled": probe.max_slots_held,
         "max_slot_index": probe.max_slot_index,
         "probe_polls": probe.polls,
+        "probe_errors": probe.errors,
         # How much of the drain some job ran, and the mean share of the cap in use.
         "jobs_running_share": round(busy_s / seen.drain_s, 3),
         "cap_utilisation": round(job_s / (seen.drain_s * cap), 3),

@@ -27,13 +27,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from displaysense.resources import API_FUNCTION
 
+from displaysense_local.http_serving import LocalHTTPServer
 from displaysense_local.lambda_context import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -130,8 +131,7 @@ class LocalApiGateway:
         self.stage = stage
         self.cors_origins = tuple(cors_origins)
         self._lock = threading.Lock()  # one invocation at a time, like one Lambda container
-        self._server = ThreadingHTTPServer((host, port), _make_request_handler(self))
-        self._server.daemon_threads = True
+        self._server = LocalHTTPServer((host, port), _make_request_handler(self))
         self._thread: threading.Thread | None = None
 
     @property

@@ -75,6 +75,8 @@ def test_concurrent_jobs_never_exceed_the_cap(burst: dict[str, Any]) -> None:
     assert burst["max_concurrent_jobs_exact"] <= CAP
     assert burst["max_concurrent_jobs_polled"] <= CAP
     assert burst["probe_polls"] > 100
+    # ... and the stand-in answered every poll: a local endpoint never resets a connection.
+    assert burst["probe_errors"] == 0
     # DisplaySense's own accounting agrees: never more slot items held than the cap.
     assert burst["max_slots_held_polled"] <= CAP
     assert burst["max_slot_index"] < CAP

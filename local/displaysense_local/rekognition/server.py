@@ -6,9 +6,11 @@ import json
 import logging
 import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from displaysense_local.http_serving import LocalHTTPServer
 
 from . import results
 from .errors import InternalServerError, InvalidParameterError, RekognitionError, UnknownOperationError
@@ -195,7 +197,7 @@ class RekognitionStandIn:
         self._region = region
         self._host = host
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.store: JobStore | None = None
 
@@ -203,8 +205,7 @@ class RekognitionStandIn:
         s3, sns = aws_clients(*self._endpoints, region=self._region)
         self.store = JobStore(self.data_dir, self.settings, s3, sns)
         handler = type("Handler", (_Handler,), {"api": RekognitionApi(self.store)})
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
-        self._server.daemon_threads = True
+        self._server = LocalHTTPServer((self._host, self._port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="standin-http", daemon=True)
         self._thread.start()
         return self.url
