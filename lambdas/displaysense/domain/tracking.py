@@ -232,7 +232,12 @@ class Track:
         if self.box is not None and t > self.box_ms:
             dt = t - self.box_ms
             (nl, nt, nw, nh), (ol, ot, ow, oh) = box, self.box
-            vx, vy = (nl - ol + (nw - ow) / 2) / dt, (nt - ot + (nh - oh) / 2) / dt
+            # Up and down, the person moves as the end of the box that moved less: a detector's
+            # box changes height at one end (legs in a stride, feet hidden or cut off by the
+            # frame, an upper-body window) while the person hardly moves vertically; the centre
+            # would move by half of that change and send the prediction off.
+            dtop, dbottom = nt - ot, nt + nh - ot - oh
+            vx, vy = (nl - ol + (nw - ow) / 2) / dt, (dtop if abs(dtop) <= abs(dbottom) else dbottom) / dt
             if self.moving:
                 vx += (1 - _VELOCITY_ALPHA) * (self.vx - vx)
                 vy += (1 - _VELOCITY_ALPHA) * (self.vy - vy)
@@ -300,10 +305,16 @@ class _Gate:
     like. Within the gate, overlap scores in [min_iou, 1]; a match without overlap scores below
     min_iou, so any overlap is preferred. Jitter scales with the box itself; the stray with the
     body, `body_scale` times the box's width (faces are narrower than bodies, and move with them).
+    A person box of another height than the prediction (`partial`: body gates, not faces) also
+    continues the track when its top is where the prediction puts it: a detector's box of one
+    person loses or regains the legs from one sample to the next (hidden behind someone or
+    something, cut off by the frame, an upper-body window) and keeps the head, while its centre
+    moves by half the part. The bottom is no such evidence: everyone at about the same distance
+    stands on the same floor line, whatever their height.
     Built once per track and timestamp: `score` is the tracker's innermost loop.
     """
 
-    __slots__ = ("cx", "cy", "height", "left", "min_iou", "reach_x", "reach_y", "top", "width")
+    __slots__ = ("cx", "cy", "height", "left", "min_iou", "partial", "reach_x", "reach_y", "top", "width")
 
     def __init__(
         self,
@@ -312,8 +323,10 @@ class _Gate:
         settings: EngineSettings,
         body_scale: float = 1.0,
         known_velocity: bool = False,
+        partial: bool = False,
     ) -> None:
         self.left, self.top, self.width, self.height = predicted
+        self.partial = partial
         self.cx, self.cy = self.left + self.width / 2, self.top + self.height / 2
         self.min_iou = settings.min_iou
         dt = abs(dt_ms) / 1000
@@ -338,10 +351,19 @@ class _Gate:
         if not 1 / _MAX_HEIGHT_RATIO <= ratio <= _MAX_HEIGHT_RATIO or self.reach_x <= 0 or self.reach_y <= 0:
             return None
         ex = (self.cx - ol - ow / 2) / self.reach_x
-        ey = (self.cy - ot - oh / 2) / self.reach_y
-        off = ex * ex + ey * ey
-        if off > 1:
+        ex *= ex
+        if ex > 1:
             return None
+        ey = (self.cy - ot - oh / 2) / self.reach_y
+        off = ex + ey * ey
+        if off > 1:
+            if not self.partial:
+                return None
+            # the box kept its top, the head (see the class docstring)
+            top = (self.top - ot) / self.reach_y
+            off = ex + top * top
+            if off > 1:
+                return None
         # overlap, with conditional expressions rather than min() and max(): the innermost loop
         pl, pt, pw, ph = self.left, self.top, self.width, self.height
         pr, orr, pb, ob = pl + pw, ol + ow, pt + ph, ot + oh
@@ -498,7 +520,7 @@ class Tracker:
         contested = len(boxes) > 1 or len(with_box) > 1
         for ti, track in enumerate(with_box):
             predicted = track.predicted_box(t)
-            gate = _Gate(predicted, t - track.last_seen_ms(), self.settings, 1.0, track.knows_velocity)
+            gate = _Gate(predicted, t - track.last_seen_ms(), self.settings, 1.0, track.knows_velocity, True)
             # the face says which box is whose only where there is a choice
             anchor = self._face_anchor(track, t, boxes) if contested else None
             leaving = track.leaving(predicted)

@@ -183,3 +183,25 @@ def test_a_box_seen_once_and_then_covered_is_not_kept_alive_by_the_occlusion_rul
     far = [label_entry(t, person(0.8)) for t in range(2600, 4001, 200)]
     _, passes = run(merge_timestamps(walking, stray, far))
     assert sorted(p.start_ms for p in passes) == [0, 2600]
+
+
+def test_a_box_that_loses_its_legs_for_one_sample_continues_the_pass():
+    """An upper-body window between full ones: the box's centre jumps up and back by half the
+    legs, the person does not; the vertical motion is that of the end that stayed (the top)."""
+    entries = [
+        label_entry(t, person(0.1 + 0.1 * t / 1000, top=0.15, height=0.45 if t == 1000 else 0.8))
+        for t in range(0, 4001, 200)
+    ]
+    _, passes = run(entries)
+    assert [(p.start_ms, p.end_ms) for p in passes] == [(0, 4000)]
+
+
+def test_a_person_whose_legs_are_hidden_for_a_while_stays_one_pass():
+    """Legs hidden for a second (behind a counter, someone in front): boxes half as tall with the
+    head where it was continue the track by their top, not by their centre."""
+    entries = [
+        label_entry(t, person(0.1 + 0.1 * t / 1000, top=0.15, height=0.45 if 1000 <= t <= 1800 else 0.8))
+        for t in range(0, 4001, 200)
+    ]
+    _, passes = run(entries)
+    assert [(p.start_ms, p.end_ms) for p in passes] == [(0, 4000)]
