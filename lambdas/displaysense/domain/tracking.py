@@ -220,12 +220,17 @@ class Track:
         return (best[1].shifted(vx * dt, vy * dt), dt == 0 or self.knows_velocity)
 
     def predicted_face(self, t: int) -> Box:
-        """Where the face will be: moved by its own motion, or the body's until it has one."""
+        """Where the face will be: moved by its own motion, or the body's until it has one.
+
+        The body lends only its motion across: its vertical velocity comes from boxes whose ends
+        jitter by a share of the body's height, more than the face gate (in face sizes) allows,
+        and a walker's head hardly moves up or down.
+        """
         assert self.face_box is not None
         dt = t - self.face_ms
         fl, ft, fw, fh = self.face_box
         if self.faces.samples < 2 and self.moving:
-            return _box((fl + self.vx * dt, ft + self.vy * dt, fw, fh))
+            return _box((fl + self.vx * dt, ft, fw, fh))
         return _box((fl + self.fvx * dt, ft + self.fvy * dt, fw, fh))
 
     def update_box(self, t: int, box: Box) -> None:

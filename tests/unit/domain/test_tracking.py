@@ -205,3 +205,21 @@ def test_a_person_whose_legs_are_hidden_for_a_while_stays_one_pass():
     ]
     _, passes = run(entries)
     assert [(p.start_ms, p.end_ms) for p in passes] == [(0, 4000)]
+
+
+def test_a_face_seen_once_moves_with_its_body_across_only():
+    """A person stepping into view: a legs window, then an upper-body one, then whole boxes, so
+    both ends of the first boxes move up while the head stays; the second face is still the
+    first one's person, not a face-only pass of its own."""
+    boxes = {0: (0.4, 0.6), 200: (0.195, 0.63)}
+    entries, faces = [], []
+    for t in range(0, 3001, 200):
+        left = 0.76 - 0.1 * t / 1000
+        top, height = boxes.get(t, (0.165, 0.83))
+        entries.append(label_entry(t, person(left, top=top, width=0.15, height=height)))
+        if t:
+            face = face_entry(t, left + 0.055, top=0.21)
+            face["Face"]["BoundingBox"].update(Width=0.036, Height=0.064)
+            faces.append(face)
+    _, passes = run(entries, faces)
+    assert [(p.start_ms, p.end_ms, p.face_samples, p.source) for p in passes] == [(0, 3000, 15, "person")]
