@@ -164,17 +164,19 @@ class Track:
         """When the prediction was last anchored to an observation (body, or face leading it)."""
         return self.face_ms if self.led_by_face else self.box_ms
 
-    def leaving(self, predicted: Box) -> tuple[float, float, float] | None:
+    def leaving(self, predicted: Box) -> tuple[float, float] | None:
         """For a walker leaving the frame (predicted at `predicted` now), the boxes it cannot take:
-        those whose centre lies behind the line (ux, uy) . centre = behind, which is +inf once the
-        walker's predicted box is wholly outside. None when the walker is not leaving.
+        (ux, behind), those whose centre x satisfies ux * x < behind, where ux is the heading
+        (+1 right, -1 left) and behind is +inf once the walker's predicted box is wholly outside.
+        None when the walker is not leaving.
 
         A box appearing behind a walker who is stepping out of view is someone else: typically a
         person entering at the edge where the walker just left; and a walker whose predicted box
         is wholly outside the frame has left it (a pass is continuous presence in view). Inside
         the frame, where people stop, mill about and swap places in a crowd, the rule does not
         apply. The heading is taken over the recent boxes, so one wrong link does not turn it
-        round.
+        round, and across only: people leave through the side edges, and the centres of the
+        boxes also move up and down as their heights change, which would tilt the line.
         """
         if self.box is None or len(self.history) < 3:
             return None
@@ -185,9 +187,7 @@ class Track:
         if inside or t1 <= t0:
             return None
         vx = (last.center_x - first.center_x) / (t1 - t0)
-        vy = (last.center_y - first.center_y) / (t1 - t0)
-        speed = math.hypot(vx, vy)
-        if speed * 1000 < _WALKING_WIDTHS_PER_S * last.width:
+        if abs(vx) * 1000 < _WALKING_WIDTHS_PER_S * last.width:
             return None
         visible = min(1.0, predicted.right) - max(0.0, predicted.left)
         # Leaving: most of the predicted box is out of the frame, or the last box already reaches
@@ -196,11 +196,11 @@ class Track:
         at_edge = last.left <= _EDGE if vx < 0 else last.right >= 1 - _EDGE
         if visible >= _LEAVING_SHARE * predicted.width and not at_edge:
             return None
-        ux, uy = vx / speed, vy / speed
+        ux = 1.0 if vx > 0 else -1.0
         if visible <= 0:
-            return (ux, uy, math.inf)
-        lead = max(b.center_x * ux + b.center_y * uy for _, b in self.history)
-        return (ux, uy, lead - _JITTER_WIDTHS * last.width)
+            return (ux, math.inf)
+        lead = max(b.center_x * ux for _, b in self.history)
+        return (ux, lead - _JITTER_WIDTHS * last.width)
 
     def box_near(self, t: int, tolerance_ms: int) -> tuple[Box, bool]:
         """The Person box at time t: the observation nearest in time, moved along the motion, and
@@ -531,7 +531,7 @@ class Tracker:
             leaving = track.leaving(predicted)
             for bi, box in enumerate(boxes):
                 # a walker stepping out of view does not walk back to take a box behind it
-                if leaving is not None and box.center_x * leaving[0] + box.center_y * leaving[1] < leaving[2]:
+                if leaving is not None and box.center_x * leaving[0] < leaving[1]:
                     continue
                 score = gate.score(box)
                 if score is not None:

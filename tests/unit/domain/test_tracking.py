@@ -223,3 +223,18 @@ def test_a_face_seen_once_moves_with_its_body_across_only():
             faces.append(face)
     _, passes = run(entries, faces)
     assert [(p.start_ms, p.end_ms, p.face_samples, p.source) for p in passes] == [(0, 3000, 15, "person")]
+
+
+def test_a_walker_stepping_out_while_the_box_changes_height_is_one_pass():
+    """At the edge, clipped boxes whose tops rise and fall (windows of changing height): the
+    centres move up and down, which must not tilt what counts as behind the walker."""
+    heights = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.7, 0.75, 0.7, 0.65]
+    entries = []
+    for i, t in enumerate(range(0, 2401, 200)):
+        left = 0.12 - 0.1 * t / 1000
+        width = 0.15 + min(left, 0.0)
+        entries.append(
+            label_entry(t, person(max(left, 0.0), top=1 - heights[i], width=width, height=heights[i]))
+        )
+    _, passes = run(entries)
+    assert [(p.start_ms, p.end_ms) for p in passes] == [(0, 2400)]
