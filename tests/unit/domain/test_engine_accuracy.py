@@ -34,8 +34,8 @@ class Bounds:
 ISSUE = Bounds()
 # Known limit (docs/metrics.md, seeds 1 to 16): one face sample every 500 ms cannot tell a 0.2 s
 # glance from a 0.9 s look, nor a face missed at the end of a look from one turned away, and two
-# missed detections in a row already span the 1 s gap: foot traffic +3.5 % to +9.4 %,
-# impressions +3.1 % to +14.7 %, attention -5.6 % to -8.0 %.
+# missed detections in a row already span the 1 s gap: foot traffic +3.4 % to +9.2 %,
+# impressions +2.2 % to +14.7 %, attention -5.5 % to -8.0 %.
 SLOW_FACES = Bounds(foot_traffic=0.12, impressions=0.20, attention=0.12)
 
 
