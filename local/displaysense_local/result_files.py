@@ -9,22 +9,104 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-try:  # a faster parser when installed; the standard library's otherwise
-    import orjson
+import msgspec
 
-    def _parse(data: bytes) -> Any:
-        return orjson.loads(data)
+# The fields of a Get* page that the engine reads (displaysense.domain.detections), as msgspec
+# types: a page decoded with them holds only these, so the rest of a FaceAttributes=ALL page
+# (landmarks, quality, smile, eyes, mouth, every confidence the engine ignores: most of its bytes)
+# is skipped by the parser instead of being built into Python objects and thrown away. Values are
+# `Any`: the engine checks them itself and says what is wrong. A page that does not fit these
+# shapes is decoded whole instead (see _parse), so the engine sees it as it is.
 
-    _JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
-except ImportError:  # pragma: no cover - orjson is in requirements.txt
-    import json
 
-    def _parse(data: bytes) -> Any:
-        return json.loads(data)
+class _Box(TypedDict, total=False):
+    Width: Any
+    Height: Any
+    Left: Any
+    Top: Any
 
-    _JSON_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
+
+class _Instance(TypedDict, total=False):
+    BoundingBox: _Box
+
+
+class _Label(TypedDict, total=False):
+    Name: Any
+    Instances: list[_Instance]
+
+
+class _LabelDetection(TypedDict, total=False):
+    Timestamp: Any
+    StartTimestampMillis: Any
+    Label: _Label
+
+
+class _Flag(TypedDict, total=False):
+    Value: Any
+
+
+class _Gender(TypedDict, total=False):
+    Value: Any
+    Confidence: Any
+
+
+class _AgeRange(TypedDict, total=False):
+    Low: Any
+    High: Any
+
+
+class _Pose(TypedDict, total=False):
+    Yaw: Any
+    Pitch: Any
+
+
+class _Emotion(TypedDict, total=False):
+    Type: Any
+    Confidence: Any
+
+
+class _Face(TypedDict, total=False):
+    BoundingBox: _Box
+    Pose: _Pose
+    Gender: _Gender
+    AgeRange: _AgeRange
+    Emotions: list[_Emotion]
+    Eyeglasses: _Flag
+    Sunglasses: _Flag
+    Beard: _Flag
+    Mustache: _Flag
+
+
+class _FaceDetection(TypedDict, total=False):
+    Timestamp: Any
+    Face: _Face
+
+
+class _Page(TypedDict, total=False):
+    JobStatus: Any
+    StatusMessage: Any
+    VideoMetadata: Any
+    GetRequestMetadata: Any
+    Labels: list[_LabelDetection]
+    Faces: list[_FaceDetection]
+
+
+_read_fields = msgspec.json.Decoder(_Page | list[_Page]).decode
+_read_whole = msgspec.json.Decoder().decode
+
+
+def _parse(data: bytes) -> Any:
+    try:
+        document = _read_fields(data)
+    except msgspec.ValidationError:
+        return _read_whole(data)
+    pages = document if isinstance(document, list) else [document]
+    if any(("Labels" in page) == ("Faces" in page) for page in pages):
+        # neither or both: not a page of either kind, and the engine's error lists its keys
+        return _read_whole(data)
+    return document
 
 
 class ResultFileError(ValueError):
@@ -59,7 +141,7 @@ class PageFiles:
         for path in self.files:
             try:
                 document = _parse(path.read_bytes())
-            except _JSON_ERRORS as exc:
+            except msgspec.DecodeError as exc:
                 raise ResultFileError(f"{path}: not valid JSON ({exc})") from None
             except OSError as exc:
                 raise ResultFileError(f"{path}: cannot be read ({exc.strerror})") from None

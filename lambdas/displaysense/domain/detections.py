@@ -189,7 +189,9 @@ def person_boxes(page: Mapping[str, Any]) -> Iterator[PersonBox]:
         label = entry.get("Label")
         if not isinstance(label, dict) or label.get("Name") != "Person":
             continue
-        timestamp = _timestamp(entry, f"Labels[{index}]")
+        timestamp = entry.get("Timestamp")
+        if timestamp.__class__ is not int or not 0 <= timestamp <= MAX_VIDEO_MS:
+            timestamp = _timestamp(entry, "Labels", index)
         instances = label.get("Instances")
         if instances is None:
             continue
@@ -200,18 +202,22 @@ def person_boxes(page: Mapping[str, Any]) -> Iterator[PersonBox]:
         for instance in instances:
             box = _box(instance.get("BoundingBox") if isinstance(instance, dict) else None)
             if box is not None:
-                yield PersonBox(timestamp, box)
+                yield _new_person((timestamp, box))
 
 
 def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
-    # The bulk of every result set: the attribute readers are inlined here (see _flag, _number).
+    # The bulk of every result set, so the common case is read inline: an integer timestamp in
+    # range taken as it is, the four flags ({"Value": true/false}, anything else None) read
+    # without a helper call each, the sample built with tuple.__new__ (see new_box).
     for index, entry in enumerate(page["Faces"]):
         if not isinstance(entry, dict):
             raise PageError(f"Faces[{index}] is not an object")
         face = entry.get("Face")
         if not isinstance(face, dict):
             raise PageError(f"Faces[{index}] has no 'Face' object")
-        timestamp = _timestamp(entry, f"Faces[{index}]")
+        timestamp = entry.get("Timestamp")
+        if timestamp.__class__ is not int or not 0 <= timestamp <= MAX_VIDEO_MS:
+            timestamp = _timestamp(entry, "Faces", index)
         box = _box(face.get("BoundingBox"))
         if box is None:
             continue
@@ -220,33 +226,47 @@ def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
         if pose.__class__ is dict:
             yaw, pitch = _number(pose.get("Yaw")), _number(pose.get("Pitch"))
         emotions = face.get("Emotions")
-        flags = []
-        for name in _FLAGS:
-            raw = face.get(name)
-            value = raw.get("Value") if raw.__class__ is dict else None
-            flags.append(value if value.__class__ is bool else None)
-        yield FaceSample(
-            timestamp,
-            box,
-            yaw,
-            pitch,
-            _gender(face.get("Gender")),
-            _age_range(face.get("AgeRange")),
-            emotions if emotions.__class__ is list and emotions else None,
-            *flags,
+        raw = face.get("Eyeglasses")
+        eyeglasses = raw.get("Value") if raw.__class__ is dict else None
+        raw = face.get("Sunglasses")
+        sunglasses = raw.get("Value") if raw.__class__ is dict else None
+        raw = face.get("Beard")
+        beard = raw.get("Value") if raw.__class__ is dict else None
+        raw = face.get("Mustache")
+        mustache = raw.get("Value") if raw.__class__ is dict else None
+        yield _new_face(
+            (
+                timestamp,
+                box,
+                yaw,
+                pitch,
+                _gender(face.get("Gender")),
+                _age_range(face.get("AgeRange")),
+                emotions if emotions.__class__ is list and emotions else None,
+                eyeglasses if eyeglasses.__class__ is bool else None,
+                sunglasses if sunglasses.__class__ is bool else None,
+                beard if beard.__class__ is bool else None,
+                mustache if mustache.__class__ is bool else None,
+            )
         )
 
 
-_FLAGS = ("Eyeglasses", "Sunglasses", "Beard", "Mustache")  # FaceSample's order
+# PersonBox(...) and FaceSample(...) without the named tuple's generated constructor, as new_box
+# is for Box: one of them for every detection read.
+_new_person: Callable[[tuple[int, Box]], PersonBox] = partial(tuple.__new__, PersonBox)
+_new_face: Callable[[tuple[Any, ...]], FaceSample] = partial(tuple.__new__, FaceSample)
 
 
-def _timestamp(entry: Mapping[str, Any], where: str) -> int:
+def _timestamp(entry: Mapping[str, Any], array: str, index: int) -> int:
+    """The Timestamp of `entry`, item `index` of the page's `array`. The readers take an integer
+    in range as it is and call this for anything else; the entry's place is named only in the
+    error, so it is not formatted for every entry."""
     value = entry.get("Timestamp")
     number = _number(value)
     if number is None or not 0 <= number <= MAX_VIDEO_MS:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
         raise PageError(
-            f"{where} has no valid 'Timestamp' (milliseconds from the start of a video of at most "
+            f"{array}[{index}] has no valid 'Timestamp' (milliseconds from the start of a video of at most "
             f"{MAX_VIDEO_MS // 3_600_000} hours), found {shown}"
         )
     return int(number)
@@ -288,13 +308,6 @@ def _age_range(raw: Any) -> tuple[int, int] | None:
     if low is None or high is None or high < low:
         return None
     return (int(low), int(high))
-
-
-def _flag(raw: Any) -> bool | None:
-    if not isinstance(raw, dict):
-        return None
-    value = raw.get("Value")
-    return value if value.__class__ is bool else None
 
 
 def _number(value: Any) -> float | None:

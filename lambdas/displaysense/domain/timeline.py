@@ -129,21 +129,29 @@ def timeline(
             stream.done = True
         else:
             touched: set[int] = set()
+            high = stream.high
+            # A page lists the detections of one timestamp together: the checks and lookups of a
+            # timestamp are made once per run of it, not for every detection.
+            last_t: int | None = None
+            moment: Moment | None = None
             for detection in page:
                 t = detection.timestamp_ms
-                if t <= released:
-                    raise OutOfOrderError(
-                        f"a detection at {t} ms arrived after {released} ms had been processed"
-                    )
-                moment = pending.get(t)
-                if moment is None:
-                    moment = pending[t] = Moment(t)
-                    heapq.heappush(times, t)
-                if t not in touched:
-                    touched.add(t)
-                    moment.pages += 1
+                if t != last_t or moment is None:
+                    if t <= released:
+                        raise OutOfOrderError(
+                            f"a detection at {t} ms arrived after {released} ms had been processed"
+                        )
+                    moment = pending.get(t)
+                    if moment is None:
+                        moment = pending[t] = Moment(t)
+                        heapq.heappush(times, t)
+                    if t not in touched:
+                        touched.add(t)
+                        moment.pages += 1
+                    high = max(high, t)
+                    last_t = t
                 _add(moment, detection)
-                stream.high = max(stream.high, t)
+            stream.high = high
         limit = min((s.high - reorder_window_ms for s in streams if not s.done), default=math.inf)
         while times and times[0] < limit:
             released = heapq.heappop(times)

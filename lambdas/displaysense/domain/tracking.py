@@ -690,14 +690,13 @@ class Tracker:
         placed are removed from `left` and entered in `given`."""
         taken = {id(tr) for tr in given.values()}
         centres = [faces[fi].box.center_x for fi in left]
-        bodies = [
-            tr
-            for tr in alive
-            if tr.box is not None
-            and id(tr) not in taken
-            and t - tr.box_ms <= self.occlusion_gap_ms
-            and any(abs(cx - tr.box.center_x) <= _reach_of_box(tr, t) for cx in centres)
-        ]
+        bodies: list[Track] = []
+        for tr in alive:
+            if tr.box is None or id(tr) in taken or t - tr.box_ms > self.occlusion_gap_ms:
+                continue
+            x, reach = tr.box.center_x, _reach_of_box(tr, t)
+            if any(abs(cx - x) <= reach for cx in centres):
+                bodies.append(tr)
         near = [tr.box_near(t, self.tolerance_ms) for tr in bodies]
         pairs: list[tuple[float, int, int]] = []
         for ti, track in enumerate(bodies):
