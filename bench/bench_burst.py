@@ -346,6 +346,7 @@ def report(
     by_key: dict[str, list[dict[str, Any]]] = {}
     for video in seen.videos:
         by_key.setdefault(video["key"], []).append(video)
+    jobs_of = Counter(j["job_tag"] for j in seen.jobs)  # JobTag is the video id
     per_file = []
     for upload in files:
         found = by_key.get("uploads/" + upload.relative, [])
@@ -356,6 +357,7 @@ def report(
                 "videos": len(found),
                 "status": found[0]["status"] if found else None,
                 "reason": found[0].get("reason") if found else None,
+                "standin_jobs": jobs_of[found[0]["video_id"]] if found else 0,
             }
         )
     finals = [v for v in seen.videos if v["status"] in FINAL and v["timings"].get("updated_at")]

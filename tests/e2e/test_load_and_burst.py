@@ -86,8 +86,16 @@ def test_concurrent_jobs_never_exceed_the_cap(burst: dict[str, Any]) -> None:
 
 
 def test_each_analysis_is_started_once_and_ends(burst: dict[str, Any]) -> None:
-    analysed = burst["statuses"]["SUCCEEDED"] + burst["statuses"]["FAILED"]
-    assert burst["standin_jobs"] == 2 * analysed  # a label and a face job each, never a second
+    jobs: dict[str, set[int]] = {}  # final status -> the numbers of stand-in jobs its videos had
+    for entry in burst["files"]:
+        jobs.setdefault(entry["status"], set()).add(entry["standin_jobs"])
+    # A label and a face job for each video analysed, never a second of either. A video whose
+    # first job failed while its other start waited for a free slot is FAILED before that start:
+    # ingest rightly never starts it (as in tests/integration/faults), so one job is allowed there.
+    assert jobs["SUCCEEDED"] == {2}
+    assert jobs["FAILED"] <= {1, 2}
+    assert jobs["REJECTED"] == {0}
+    assert burst["standin_jobs"] == sum(f["standin_jobs"] for f in burst["files"])
     assert burst["standin_jobs_started_twice"] == 0
     assert burst["standin_jobs_unfinished"] == 0
 
