@@ -189,9 +189,7 @@ def person_boxes(page: Mapping[str, Any]) -> Iterator[PersonBox]:
         label = entry.get("Label")
         if not isinstance(label, dict) or label.get("Name") != "Person":
             continue
-        timestamp = entry.get("Timestamp")
-        if timestamp.__class__ is not int or not 0 <= timestamp <= MAX_VIDEO_MS:
-            timestamp = _timestamp(entry, "Labels", index)
+        timestamp = _timestamp(entry, "Labels", index)
         instances = label.get("Instances")
         if instances is None:
             continue
@@ -206,18 +204,14 @@ def person_boxes(page: Mapping[str, Any]) -> Iterator[PersonBox]:
 
 
 def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
-    # The bulk of every result set, so the common case is read inline: an integer timestamp in
-    # range taken as it is, the four flags ({"Value": true/false}, anything else None) read
-    # without a helper call each, the sample built with tuple.__new__ (see new_box).
+    # The bulk of every result set: the sample is built with tuple.__new__ (see new_box).
     for index, entry in enumerate(page["Faces"]):
         if not isinstance(entry, dict):
             raise PageError(f"Faces[{index}] is not an object")
         face = entry.get("Face")
         if not isinstance(face, dict):
             raise PageError(f"Faces[{index}] has no 'Face' object")
-        timestamp = entry.get("Timestamp")
-        if timestamp.__class__ is not int or not 0 <= timestamp <= MAX_VIDEO_MS:
-            timestamp = _timestamp(entry, "Faces", index)
+        timestamp = _timestamp(entry, "Faces", index)
         box = _box(face.get("BoundingBox"))
         if box is None:
             continue
@@ -226,14 +220,6 @@ def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
         if pose.__class__ is dict:
             yaw, pitch = _number(pose.get("Yaw")), _number(pose.get("Pitch"))
         emotions = face.get("Emotions")
-        raw = face.get("Eyeglasses")
-        eyeglasses = raw.get("Value") if raw.__class__ is dict else None
-        raw = face.get("Sunglasses")
-        sunglasses = raw.get("Value") if raw.__class__ is dict else None
-        raw = face.get("Beard")
-        beard = raw.get("Value") if raw.__class__ is dict else None
-        raw = face.get("Mustache")
-        mustache = raw.get("Value") if raw.__class__ is dict else None
         yield _new_face(
             (
                 timestamp,
@@ -243,10 +229,10 @@ def face_samples(page: Mapping[str, Any]) -> Iterator[FaceSample]:
                 _gender(face.get("Gender")),
                 _age_range(face.get("AgeRange")),
                 emotions if emotions.__class__ is list and emotions else None,
-                eyeglasses if eyeglasses.__class__ is bool else None,
-                sunglasses if sunglasses.__class__ is bool else None,
-                beard if beard.__class__ is bool else None,
-                mustache if mustache.__class__ is bool else None,
+                _flag(face.get("Eyeglasses")),
+                _flag(face.get("Sunglasses")),
+                _flag(face.get("Beard")),
+                _flag(face.get("Mustache")),
             )
         )
 
@@ -258,10 +244,11 @@ _new_face: Callable[[tuple[Any, ...]], FaceSample] = partial(tuple.__new__, Face
 
 
 def _timestamp(entry: Mapping[str, Any], array: str, index: int) -> int:
-    """The Timestamp of `entry`, item `index` of the page's `array`. The readers take an integer
-    in range as it is and call this for anything else; the entry's place is named only in the
-    error, so it is not formatted for every entry."""
+    """The Timestamp of `entry`, item `index` of the page's `array`; its place is named only in
+    the error, so it is not formatted for every entry."""
     value = entry.get("Timestamp")
+    if value.__class__ is int and 0 <= value <= MAX_VIDEO_MS:
+        return value  # the common case, decided first
     number = _number(value)
     if number is None or not 0 <= number <= MAX_VIDEO_MS:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
@@ -308,6 +295,11 @@ def _age_range(raw: Any) -> tuple[int, int] | None:
     if low is None or high is None or high < low:
         return None
     return (int(low), int(high))
+
+
+def _flag(raw: Any) -> bool | None:
+    value = raw.get("Value") if raw.__class__ is dict else None
+    return value if value.__class__ is bool else None
 
 
 def _number(value: Any) -> float | None:

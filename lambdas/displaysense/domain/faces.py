@@ -9,6 +9,8 @@ from displaysense.domain.detections import FaceSample
 from displaysense.domain.metrics import ACCESSORIES, MOODS
 from displaysense.domain.settings import EngineSettings
 
+_NOT_ESTIMATED = (None, None, None, None)
+
 
 class FaceStats:
     __slots__ = (
@@ -95,19 +97,13 @@ class FaceStats:
                 except (KeyError, TypeError):
                     continue
             self._emotion_samples += known
-        acc = self._accessories
-        if eyeglasses is not None:
-            acc[0] += 1
-            acc[1] += eyeglasses
-        if sunglasses is not None:
-            acc[2] += 1
-            acc[3] += sunglasses
-        if beard is not None:
-            acc[4] += 1
-            acc[5] += beard
-        if mustache is not None:
-            acc[6] += 1
-            acc[7] += mustache
+        worn = (eyeglasses, sunglasses, beard, mustache)  # ACCESSORIES order
+        if worn != _NOT_ESTIMATED:
+            acc = self._accessories
+            for i, value in enumerate(worn):
+                if value is not None:
+                    acc[2 * i] += 1
+                    acc[2 * i + 1] += value
 
     def merge(self, earlier: FaceStats, settings: EngineSettings) -> None:
         """Add the samples of `earlier`, the same person's faces seen before these (a face-only

@@ -127,6 +127,10 @@ class Track:
             and t - self.last_ms <= occlusion_gap_ms
         )
 
+    def seen(self, t: int) -> None:
+        self.first_ms = min(self.first_ms, t)
+        self.last_ms = max(self.last_ms, t)
+
     @property
     def led_by_face(self) -> bool:
         """Whether the face was seen after the body: the body was missed since."""
@@ -257,8 +261,7 @@ class Track:
             self.box, self.box_ms = box, t
         self.history.append((t, box))
         self.hidden_ms = None
-        self.first_ms = min(self.first_ms, t)
-        self.last_ms = max(self.last_ms, t)
+        self.seen(t)
 
     def update_face(self, face: FaceSample, settings: EngineSettings, body: Box | None = None) -> None:
         """Add a face; `body` is the person box it was placed in, if any."""
@@ -276,8 +279,7 @@ class Track:
             self.head_x += _HEAD_ALPHA * ((cx - body.left) / body.width - self.head_x)
             self.head_y += _HEAD_ALPHA * ((cy - body.top) / body.height - self.head_y)
         self.faces.add(face, settings)
-        self.first_ms = min(self.first_ms, t)
-        self.last_ms = max(self.last_ms, t)
+        self.seen(t)
 
     def absorb(self, other: Track, settings: EngineSettings) -> None:
         """Take over a face-only track that turned out to be this person's face."""
@@ -617,7 +619,7 @@ class Tracker:
             if tr.box is None:
                 face_only = True
             # First the face's own continuity (below): tracks with a recent face and a velocity.
-            if tr.face_box is not None and t - tr.face_ms <= gap and (tr.moving or tr.faces.samples > 1):
+            if tr.face_box is not None and t - tr.face_ms <= gap and tr.knows_velocity:
                 with_face.append(tr)
         settings = self.settings
         given: dict[int, Track] = {}  # face index -> the track it went to
