@@ -304,7 +304,7 @@ def run_burst(
 def _load_test(local: LocalDeployment, seconds: float, concurrency: int, root: Path) -> dict[str, Any]:
     """bench.load_api in a second process, against this local mode's API on loopback."""
     out = root / f"load-{concurrency}.json"
-    command = [sys.executable, "-m", "bench.load_api", "--url", local.api_url, "--api-key", local.api_key]
+    command = [sys.executable, "-m", "bench.load_api", "--url", local.api_url, f"--api-key={local.api_key}"]
     command += ["--duration", str(seconds), "--concurrency", str(concurrency), "--json", str(out)]
     done = subprocess.run(
         command,

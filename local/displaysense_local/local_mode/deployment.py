@@ -334,8 +334,10 @@ def _models_present() -> None:
 
 def _stored_key(path: Path) -> str:
     """An API key generated once per data directory, so a restart keeps the same key. The file is
-    created readable by its owner only (never, even for a moment, by anyone else)."""
-    key = secrets.token_urlsafe(24)
+    created readable by its owner only (never, even for a moment, by anyone else). Hex digits
+    only: the key is pasted onto command lines (`displaysense upload --api-key KEY`), where one
+    of token_urlsafe's keys in 64 starts with '-' and reads as an option."""
+    key = secrets.token_hex(24)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

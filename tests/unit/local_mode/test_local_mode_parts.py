@@ -112,6 +112,13 @@ def test_the_api_key_file_is_created_for_its_owner_only(
     assert len(key) >= 32
 
 
+def test_generated_api_keys_can_be_given_on_a_command_line(tmp_path: Path) -> None:
+    # A key beginning with '-' is read by argparse as an option (`--api-key -x...` fails).
+    keys = [deployment._stored_key(tmp_path / f"key-{n}") for n in range(300)]
+    assert all(key.isalnum() and key.isascii() for key in keys)
+    assert len(set(keys)) == len(keys)
+
+
 def test_an_api_key_file_readable_by_others_is_made_private(tmp_path: Path) -> None:
     path = tmp_path / "api-key"
     path.write_text("an-older-key\n")
