@@ -26,9 +26,11 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
+from displaysense.adapters.camera_registry import CameraRegistry
 from displaysense.adapters.metrics_store import MetricsStore, metrics_pk
-from displaysense.adapters.video_registry import VideoRegistry
-from displaysense.api.presign import S3Presigner
+from displaysense.adapters.upload_presigner import S3Presigner
+from displaysense.adapters.video_listing import VideoListing
+from displaysense.adapters.video_records import VideoRecords
 from displaysense.api.service import ApiService
 from displaysense.domain.engine import DetectionCounts, VideoMetrics
 from displaysense.domain.metrics import AGE_BUCKETS, ESTIMATED, GENDERS, MOODS, Counters, merge_all
@@ -103,7 +105,7 @@ def seed(table: Any, days: int) -> int:
             stats = store.write_video(video, metrics, [])
             items += sum(stats.buckets.values())
     # The camera registry, as ingest keeps it.
-    registry = VideoRegistry(table)
+    registry = VideoRecords(table, CameraRegistry(table))
     for camera in CAMERAS:
         first = Video(
             video_id=f"reg-{camera}".ljust(32, "0"),
@@ -164,7 +166,9 @@ def run(days: int, repeat: int) -> dict[str, Any]:
         written = seed(table, days)
         seed_s = time.perf_counter() - t0
         service = ApiService(
-            videos=VideoRegistry(table),
+            videos=VideoRecords(table, CameraRegistry(table)),
+            listing=VideoListing(table),
+            cameras=CameraRegistry(table),
             buckets=MetricsStore(table),
             presigner=S3Presigner(boto3.client("s3"), "bench"),
             max_video_bytes=10 * 1024**3,

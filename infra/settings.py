@@ -61,7 +61,7 @@ class DeploymentSettings:
     # Run the cdk-nag AwsSolutions checks on every synth.
     cdk_nag: bool = True
 
-    # --- storage and privacy (PRODUCT.md §4) ----------------------------------------------------------
+    # --- storage and privacy (docs/security.md) ----------------------------------------------------------
     # Days raw footage under uploads/ is kept; 0 = the results Lambda deletes it after a successful
     # analysis (then footage_safety_net_days applies to footage that is never analysed).
     footage_retention_days: int = _SERVICE_DEFAULTS.footage_retention_days

@@ -217,7 +217,7 @@ class ApiConstruct(Construct):
             )
         cognito_reason = (
             "Clients are camera gateways and back-end systems, not end users with a Cognito user pool: data "
-            f"routes require {auth} (PRODUCT.md, issue 4). The dashboard, /docs and /openapi.json are "
+            f"routes require {auth}. The dashboard, /docs and /openapi.json are "
             "public on purpose (no data; see APIG4)."
         )
         public_reason = (

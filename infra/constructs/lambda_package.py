@@ -23,6 +23,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
+from displaysense.config import ObservabilitySettings
 from displaysense.resources import FunctionDefinition
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 # One service name for all functions: Powertools puts it on every log line and as the `service`
 # dimension of every metric, and the alarms match on it.
-SERVICE_NAME: Final = "displaysense"
+SERVICE_NAME: Final = ObservabilitySettings().service_name
 
 # cdk-nag AwsSolutions-IAM5 findings ("appliesTo") that functions justify, and why.
 AppliesTo = str | dict[str, str]

@@ -1,19 +1,9 @@
-"""Watchdog for stuck videos, and alarms on dead letters, Lambda errors/throttles and stuck videos.
+"""Watchdog for stuck videos, and alarms on dead letters, Lambda errors and throttles, stuck videos
+and Rekognition refusals.
 
-The watchdog Lambda runs on a schedule and publishes, through Powertools Metrics (embedded metric
-format, so no cloudwatch:PutMetricData permission is involved), the number of videos that have been
-ANALYZING longer than `stuck_analyzing_minutes`:
-
-    namespace   = <metrics_namespace> (context, default "DisplaySense"; env POWERTOOLS_METRICS_NAMESPACE)
-    metric name = StuckAnalyzingVideos (unit Count; published on every run, 0 included)
-    dimensions  = service=displaysense (Powertools' default dimension, env POWERTOOLS_SERVICE_NAME)
-
-It reads the threshold from DS_STUCK_ANALYZING_MINUTES.
-
-The ingest and results handlers publish `RekognitionRefusals` (same namespace and dimension) each
-time Rekognition refuses a call for a reason a deployment must fix (access denied, an object it
-cannot read, invalid parameters): the message is retried with backoff, so without this alarm a
-broken deployment would surface only when messages reach a dead-letter queue, up to a day later.
+The watchdog and the handlers publish their counts through Powertools Metrics (embedded metric
+format: no cloudwatch:PutMetricData permission) in the stack's namespace with the dimension
+service=displaysense; docs/deploy.md, "Operate", says what each alarm means and what to do.
 """
 
 from __future__ import annotations
@@ -29,7 +19,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-from displaysense.adapters.rekognition_jobs import REFUSALS_METRIC
+from displaysense.config import STUCK_THRESHOLD_ENV
+from displaysense.observability import REFUSALS_METRIC, STUCK_METRIC
 from displaysense.resources import FunctionDefinition
 
 from infra.constructs.lambda_package import SERVICE_NAME, TABLE_INDEXES, TABLE_INDEXES_REASON, LambdaPackage
@@ -41,8 +32,7 @@ from infra.settings import DeploymentSettings
 WATCHDOG_FUNCTION = FunctionDefinition(
     name="watchdog", handler="displaysense.handlers.watchdog.handler", timeout_s=60, memory_mb=256
 )
-STUCK_METRIC_NAME = "StuckAnalyzingVideos"
-STUCK_THRESHOLD_ENV = "DS_STUCK_ANALYZING_MINUTES"
+STUCK_METRIC_NAME = STUCK_METRIC
 ALARM_PERIOD = Duration.minutes(5)
 # Refusals in two of the last four quarter-hours: a refusal that outlasts the first retries (their
 # backoff grows from 10 s), not the minute or so IAM may take to apply a change after a deployment.

@@ -1,8 +1,9 @@
-"""Settings of the deployed service, read and validated once when a Lambda starts.
+"""Settings of the deployed functions, read from the environment and validated once at start-up.
 
-The CDK stack sets these environment variables from `cdk.json` context; local mode sets the same
-ones. Thresholds of the metric definitions are `EngineSettings` (domain/settings.py), read from the
-same environment with the same `DS_` prefix.
+The CDK stack writes the environment (`ServiceSettings.to_env`, plus a function's own variables);
+local mode writes the same. This module is the only reader of the environment under `lambdas/`:
+each function takes its own typed model (`IngestSettings`, `ResultsSettings`, `ApiSettings`,
+`WatchdogSettings`, `ObservabilitySettings`) from it.
 """
 
 from __future__ import annotations
@@ -15,16 +16,27 @@ from typing import Literal
 from displaysense.domain.settings import EngineSettings, SettingsError
 
 GIB = 1024**3
-# How API Gateway guards the data routes (CDK context `api_auth`). Only the API Lambda is told
-# (`DS_API_AUTH`, set by infra/constructs/api_construct.py): its dashboard page can send an API
-# key but cannot sign requests, and says so rather than asking for a key in vain.
+# How API Gateway guards the data routes (CDK context `api_auth`). Only the API function is told
+# (its dashboard page can send an API key but cannot sign requests, and says so).
 ApiAuth = Literal["API_KEY", "IAM"]
 API_AUTH_MODES: tuple[ApiAuth, ...] = ("API_KEY", "IAM")
 API_AUTH_ENV = "DS_API_AUTH"
+# Only the watchdog function is told how long ANALYZING may last before a video counts as stuck.
+STUCK_THRESHOLD_ENV = "DS_STUCK_ANALYZING_MINUTES"
+DEFAULT_STUCK_MINUTES = 180
+# Powertools reads these itself on AWS; local mode and tests set neither.
+SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
+METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+
+
+def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
 
 
 @dataclass(frozen=True)
 class ServiceSettings:
+    """The environment every function of the stack gets."""
+
     table_name: str
     bucket_name: str
     # Where Rekognition announces finished jobs, and the role it assumes to do so (ingest).
@@ -44,7 +56,7 @@ class ServiceSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
-        env = os.environ if environ is None else environ
+        env = _environ(environ)
         missing = [name for name in ("DS_TABLE_NAME", "DS_BUCKET_NAME") if not env.get(name)]
         if missing:
             raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
@@ -84,6 +96,79 @@ class ServiceSettings:
         env.update(self.engine.to_env())
         return env
 
+    def ingest(self) -> IngestSettings:
+        return IngestSettings(
+            faces_only=self.faces_only,
+            max_video_bytes=self.max_video_bytes,
+            max_concurrent_jobs=self.max_concurrent_jobs,
+            notifies=bool(self.completion_topic_arn and self.rekognition_role_arn),
+        )
+
+    def results(self) -> ResultsSettings:
+        return ResultsSettings(
+            engine=self.engine,
+            footage_retention_days=self.footage_retention_days,
+            can_continue=bool(self.completion_queue_url),
+        )
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """What the ingest function decides with."""
+
+    faces_only: bool
+    max_video_bytes: int
+    max_concurrent_jobs: int
+    notifies: bool  # a completion topic and role are configured: finished jobs are announced
+
+
+@dataclass(frozen=True)
+class ResultsSettings:
+    """What the results function decides with."""
+
+    engine: EngineSettings
+    footage_retention_days: int
+    can_continue: bool  # a completion queue is configured: work that runs low on time continues
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    service: ServiceSettings
+    api_auth: ApiAuth = "API_KEY"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
+        env = _environ(environ)
+        return cls(service=ServiceSettings.from_env(env), api_auth=api_auth_from_env(env))
+
+
+@dataclass(frozen=True)
+class WatchdogSettings:
+    stuck_analyzing_minutes: int = DEFAULT_STUCK_MINUTES
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WatchdogSettings:
+        env = _environ(environ)
+        minutes = _positive_int(env, STUCK_THRESHOLD_ENV, DEFAULT_STUCK_MINUTES)
+        return cls(stuck_analyzing_minutes=minutes)
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    """Service name (the metrics' `service` dimension) and metrics namespace of every function."""
+
+    service_name: str = "displaysense"
+    metrics_namespace: str = "DisplaySense"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ObservabilitySettings:
+        env = _environ(environ)
+        defaults = cls()
+        return cls(
+            service_name=env.get(SERVICE_NAME_ENV) or defaults.service_name,
+            metrics_namespace=env.get(METRICS_NAMESPACE_ENV) or defaults.metrics_namespace,
+        )
+
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
@@ -111,7 +196,7 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, *, allow_zero
 
 def api_auth_from_env(environ: Mapping[str, str] | None = None) -> ApiAuth:
     """`DS_API_AUTH`: API_KEY (the default) or IAM."""
-    env = os.environ if environ is None else environ
+    env = _environ(environ)
     raw = env.get(API_AUTH_ENV, "").strip().upper() or API_AUTH_MODES[0]
     if raw not in API_AUTH_MODES:
         raise SettingsError(f"{API_AUTH_ENV}={raw!r}: use one of {', '.join(API_AUTH_MODES)}")

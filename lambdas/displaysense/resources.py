@@ -222,3 +222,37 @@ COMPLETION_QUEUE = QueueDefinition(
     batch_size=5,
     max_batching_window_s=1,
 )
+
+# --- clients --------------------------------------------------------------------------------------
+
+# botocore's standard retry mode sleeps before retry n (1-based) at most min(2^(n-1), 20) s, and up
+# to 5 s more when the service sends x-amz-retry-after (botocore/retries/standard.py).
+_MAX_BACKOFF_S = 20
+_RETRY_AFTER_EXTRA_S = 5
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """Attempts and timeouts of a client, and what they make the slowest call: one place for both."""
+
+    total_attempts: int
+    connect_timeout_s: int
+    read_timeout_s: int
+
+    def worst_call_ms(self) -> int:
+        """The longest one call can take before it answers or raises: every attempt waits out its
+        connect and read timeouts, with the longest sleeps in between. What a handler keeps in hand
+        before a call whose slow tail must not meet the Lambda timeout."""
+        sleeps = sum(
+            min(1 << (n - 1), _MAX_BACKOFF_S) + _RETRY_AFTER_EXTRA_S for n in range(1, self.total_attempts)
+        )
+        per_attempt = self.connect_timeout_s + self.read_timeout_s
+        return (self.total_attempts * per_attempt + sleeps) * 1000
+
+
+# Rekognition: one retry only. A refused Start* (job quota, throttling) goes back to the ingest queue
+# with a backoff of minutes; waiting inside the Lambda would only burn its time. The read timeout is
+# for Get*: a page of 1000 faces with every attribute is several megabytes.
+REKOGNITION_LIMITS = CallLimits(total_attempts=2, connect_timeout_s=5, read_timeout_s=30)
+# One Rekognition call (Start* or Get*) at its slowest: 2 x (5 + 30) s + 1 s + 5 s = 76 s.
+REKOGNITION_CALL_MS = REKOGNITION_LIMITS.worst_call_ms()

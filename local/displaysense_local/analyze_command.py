@@ -13,7 +13,7 @@ from displaysense.domain.timeline import StreamPageError
 from displaysense.domain.timeutil import epoch_s, iso_s, parse_iso
 
 from displaysense_local.errors import CommandError
-from displaysense_local.result_files import PageFiles, ResultFileError, expand
+from displaysense_local.saved_pages import PageFiles, ResultFileError, expand
 
 
 def run(

@@ -1,22 +1,9 @@
 """A local stand-in for the stack's API Gateway REST API, in front of the same API handler.
 
-What it reproduces of the deployed API (infra/constructs/api_construct.py):
-
-- one stage (`v1`): the API lives under `http://host:port/v1/`; another path is 403 Forbidden;
-- `GET /`, `GET /docs` and `GET /openapi.json` are public; any other method on them is
-  403 "Missing Authentication Token" (those resources have a GET method only);
-- every other path is the `{proxy+}` resource, method ANY, API key required: a request without a
-  valid `x-api-key` header is 403 Forbidden and never reaches the handler;
-- with CORS origins, OPTIONS is answered by a mock (preflight, no key), and when exactly one
-  origin is configured API Gateway's own 4xx/5xx carry its Access-Control-Allow-Origin;
-- requests become Lambda proxy events in the REST (v1) format: `path` without the stage,
-  `requestContext.path` with it, `resource`, `pathParameters.proxy`, single- and multi-value
-  headers and query strings; the response's status, headers and (base64) body are passed back;
-- limits: a request body over 10 MB is 413, a handler answer over 6 MB or a handler exception is
-  502, as Lambda and API Gateway do.
-
-It calls the handler in-process, one request at a time, like one Lambda container does (and as
-Powertools' resolver needs: it keeps the current event on its class, not per request).
+It applies the deployed API's rules (infra/constructs/api_construct.py): the `v1` stage, the public
+pages, the API key on every other path, CORS preflights, REST (v1) proxy events and API Gateway's
+size limits (docs/api.md, "Local API Gateway"). It calls the handler in-process, one request at a
+time, like one Lambda process does.
 """
 
 from __future__ import annotations

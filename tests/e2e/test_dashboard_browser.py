@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 from displaysense.adapters.metrics_store import MetricsStore
-from displaysense.adapters.video_registry import VideoRegistry
-from displaysense.api.presign import S3Presigner
+from displaysense.adapters.upload_presigner import S3Presigner
 from displaysense.api.service import ApiService
 from displaysense.domain.metrics import merge_all
 from displaysense.handlers.api import create_app
@@ -26,6 +25,7 @@ from displaysense_local.api_gateway import start_api_gateway
 
 from tests.integration.api.conftest import NOW, TABLE_NAME
 from tests.integration.api.seeding import BUCKET, LOCAL_MODE_MISSING, Seeder, create_table
+from tests.support.tables import TableAdapters
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -56,7 +56,7 @@ def site(aws: None) -> Iterator[dict[str, Any]]:
     import boto3
 
     s3 = boto3.client("s3")
-    registry, store = VideoRegistry(table), MetricsStore(table)
+    registry, store = TableAdapters(table), MetricsStore(table)
     seeder = Seeder(registry, store)
     videos = {
         # The week before the one the dashboard opens on: the KPIs' previous period.
@@ -70,7 +70,9 @@ def site(aws: None) -> Iterator[dict[str, Any]]:
         "late": seeder.rejected("store-1", "cam-1", "2026-11-29T20:00:00Z", UNKNOWN_TIME, time_known=False),
     }
     service = ApiService(
-        videos=registry,
+        videos=registry.videos,
+        listing=registry.listing,
+        cameras=registry.cameras,
         buckets=store,
         presigner=S3Presigner(s3, BUCKET),
         max_video_bytes=10 * 1024**3,
@@ -289,11 +291,13 @@ def change(page: Any, action: Any) -> None:
     raise AssertionError(f"the page did not render again: {page.inner_text('[data-testid=status]')!r}")
 
 
-def _serve(registry: VideoRegistry, store: MetricsStore, **options: Any) -> Any:
+def _serve(registry: TableAdapters, store: MetricsStore, **options: Any) -> Any:
     import boto3
 
     service = ApiService(
-        videos=registry,
+        videos=registry.videos,
+        listing=registry.listing,
+        cameras=registry.cameras,
         buckets=store,
         presigner=S3Presigner(boto3.client("s3"), BUCKET),
         max_video_bytes=10 * 1024**3,
@@ -307,7 +311,7 @@ def _serve(registry: VideoRegistry, store: MetricsStore, **options: Any) -> Any:
 def busy_site(aws: None) -> Iterator[str]:
     """Store-1 with more videos per camera than one page of the list (50): 60 on cam-1, 55 on cam-2."""
     table = create_table(TABLE_NAME)
-    registry, store = VideoRegistry(table), MetricsStore(table)
+    registry, store = TableAdapters(table), MetricsStore(table)
     seeder = Seeder(registry, store)
     for camera, count in (("cam-1", 60), ("cam-2", 55)):
         for n in range(count):
@@ -421,7 +425,7 @@ def iam_site(site: dict[str, Any]) -> Iterator[str]:
     import boto3
 
     table = boto3.resource("dynamodb").Table(TABLE_NAME)
-    with _serve(VideoRegistry(table), MetricsStore(table), api_auth="IAM") as gateway:
+    with _serve(TableAdapters(table), MetricsStore(table), api_auth="IAM") as gateway:
         yield gateway.url
 
 

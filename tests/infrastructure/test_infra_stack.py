@@ -9,8 +9,8 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 from displaysense import resources
-from displaysense.adapters.rekognition_jobs import REFUSALS_METRIC
 from displaysense.config import API_AUTH_ENV, ServiceSettings
+from displaysense.observability import REFUSALS_METRIC
 
 from infra.application import build_app
 from infra.constructs.lambda_package import POWERTOOLS_VERSION, SERVICE_NAME

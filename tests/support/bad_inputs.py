@@ -5,7 +5,7 @@ emulator, the real ingest and results handlers, the Rekognition stand-in, the lo
 and checks that each gets the outcome written here while nothing already stored changes;
 docs/reliability.md ("Bad input") reports the figures.
 
-Upload outcomes (PRODUCT.md §2, docs/architecture.md "Ingest"):
+Upload outcomes (docs/architecture.md, "Drop folder" and "Ingest"):
 
 - REJECTED: registered with status REJECTED, listed under `store`/`camera` (`_unassigned` when the
   key has no valid one), its reason containing every fragment of `reason`: what was found and

@@ -66,12 +66,12 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
-from displaysense.adapters.aws import AwsClients
+from displaysense.adapters.aws_clients import AwsClients
 from displaysense.adapters.metrics_store import MetricsStore
-from displaysense.adapters.video_registry import VideoRegistry
 from displaysense.domain.rollup import STORED_GRAINS
 from displaysense.domain.video import Video
 from displaysense.handlers import ingest, results, wiring
+from displaysense.pipeline.messages import Completion, Continuation, parse_body
 from displaysense.resources import (
     COMPLETION_QUEUE,
     INGEST_FUNCTION,
@@ -85,6 +85,8 @@ from displaysense_local.local_mode.deployment import local_environment, local_se
 from displaysense_local.local_mode.emulator import REGION, AwsEmulator, LocalResources
 from displaysense_local.local_mode.event_sources import Handler, SqsEventSource
 from displaysense_local.rekognition import RekognitionStandIn
+
+from tests.support.tables import TableAdapters
 
 log = logging.getLogger("displaysense.faults")
 
@@ -297,7 +299,8 @@ class Kill:
     step: str  # the request's label (`step_label`)
 
 
-# How the registry's updates read (adapters/video_registry.py, adapters/job_slots.py); only labels.
+# How the table adapters' updates read (adapters/job_records.py, aggregation_claims.py, video_records.py,
+# job_slots.py); only labels.
 _UPDATES = (
     ("ended_at", "record job end"),
     ("#cp = :cp", "save checkpoint"),
@@ -554,10 +557,10 @@ class ChaosEventSource(SqsEventSource):
 
 def _video_of(body: str) -> str | None:
     """The video a completion-queue message is about (None: not one the handler understands)."""
-    parsed = results.parse_body(body)
-    if isinstance(parsed, results.Continuation):
+    parsed = parse_body(body)
+    if isinstance(parsed, Continuation):
         return parsed.video_id
-    if isinstance(parsed, results.Completion):
+    if isinstance(parsed, Completion):
         return parsed.job_tag
     return None
 
@@ -584,7 +587,7 @@ class Upload:
 class _Observer:
     """Reads the outcome through clients of its own (no hooks, no faults)."""
 
-    registry: VideoRegistry
+    registry: TableAdapters
     metrics: MetricsStore
     table: Any
     sqs: Any
@@ -687,7 +690,7 @@ class LocalPipeline:
             aws_secret_access_key="local",
         ).Table(resources.table)
         self._observer = _Observer(
-            registry=VideoRegistry(observer_table, clock=self.clock),
+            registry=TableAdapters(observer_table, clock=self.clock),
             metrics=MetricsStore(observer_table),
             table=observer_table,
             sqs=sqs,
@@ -782,7 +785,7 @@ class LocalPipeline:
     def videos(self) -> list[Video]:
         found, cursor = [], None
         while True:
-            page, cursor = self.observer.registry.list_videos(
+            page, cursor = self.observer.registry.listing.list_videos(
                 store=None, camera=None, status=None, start=None, end=None, limit=200, cursor=cursor
             )
             found.extend(page)
@@ -875,7 +878,7 @@ class LocalPipeline:
                 "jobs": {k.value: [j.status, j.message] for k, j in sorted(video.jobs.items())},
             }
             shot["passes"][video.key] = observer.metrics.read_passes(video.video_id)
-        for camera in observer.registry.list_cameras():
+        for camera in observer.registry.cameras.list_cameras():
             shot["cameras"][f"{camera.store}/{camera.camera}"] = {
                 "counts": {k: v for k, v in sorted(camera.counts.items()) if v},
                 "first_recorded_at": camera.first_recorded_at,
@@ -942,7 +945,7 @@ class LocalPipeline:
         def traced(record: Any, services: wiring.Services, budget: Any) -> None:
             video = _video_of(record.body)
             if video is not None and video not in tracer.plan and plan:
-                known = self.observer.registry.get(video)
+                known = self.observer.registry.videos.get(video)
                 if known is not None and known.key in plan:
                     tracer.plan[video] = plan[known.key]
             with tracer.working_on(video):

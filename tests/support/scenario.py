@@ -5,7 +5,7 @@ when they look at the window, who they are); `render` samples it the way Rekogni
 (label and face jobs at their own instants) and adds the noise real detections have: missed
 boxes, occlusion when paths cross, box jitter, short false positives, wrong genders on some
 frames, age ranges around the true age, faces lost in profile. `truth` measures the same plan
-without noise, on the same definitions (PRODUCT.md §3), so tests compare like with like.
+without noise, on the same definitions (docs/metrics.md), so tests compare like with like.
 """
 
 from __future__ import annotations

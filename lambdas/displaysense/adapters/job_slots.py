@@ -1,20 +1,9 @@
 """Rekognition job slots: at most `capacity` jobs of this stack run at once (max_concurrent_jobs).
 
-Items `pk=SLOTS`, `sk=<n>` for n in 0..capacity-1; an item with a `holder` is a taken slot:
-
-    holder       "<video id>#<kind>": the job that runs (or is about to start) in it
-    lease_until  epoch seconds; after it the slot counts as free again
-    acquired_at  when it was taken (ISO 8601, for operators)
-
-Acquire is a conditional PutItem (the slot is missing, has no holder, or its lease ran out), so two
-ingest Lambdas racing for one slot cannot both win. Acquiring again for the same holder returns the
-slot it holds, so a retried message never takes two. The results Lambda releases a job's slot when
-its completion arrives (a conditional delete on the holder). A completion that never arrives (lost
-message, deleted subscription) cannot leak the slot: its lease runs out. Until then one slot stays
-taken, which only delays other videos; a lease that ran out while the job still runs lets one start
-too many, which Rekognition refuses with LimitExceededException and the ingest queue retries.
-
-The slots partition holds at most `capacity` items, so reading all of it is one small Query.
+Items `pk=SLOTS`, `sk=<n>`; a slot with a `holder` ("<video id>#<kind>") is taken until its
+`lease_until` (epoch seconds). Taking one is a conditional write, so two racing ingest Lambdas
+cannot both win, and a holder that asks again gets the slot it holds. A completion that never
+arrives cannot leak a slot: its lease runs out. docs/architecture.md, "Job slots", says more.
 """
 
 from __future__ import annotations
@@ -27,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from displaysense.adapters.aws import is_conditional_failure
+from displaysense.adapters.dynamodb import is_conditional_failure
 from displaysense.domain.timeutil import iso_s
-from displaysense.domain.video import JobKind
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -38,10 +26,6 @@ SLOTS_PK = "SLOTS"
 # Longer than any stored-video job should take (Rekognition analyses at most 6 hours of footage, well
 # faster than real time), short enough that a lost completion frees its slot the same day.
 DEFAULT_LEASE_S = 12 * 3600
-
-
-def holder_of(video_id: str, kind: JobKind) -> str:
-    return f"{video_id}#{kind.value}"
 
 
 @dataclass(frozen=True)

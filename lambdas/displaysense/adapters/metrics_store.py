@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from displaysense.adapters.dynamodb import from_dynamo, to_dynamo
 from displaysense.domain.engine import VideoMetrics
 from displaysense.domain.metrics import Counters, PassRecord
 from displaysense.domain.rollup import STORED_GRAINS, grain_phase, roll_up
@@ -84,7 +84,7 @@ class MetricsStore:
                         "sk": pass_sk(index),
                         "video_id": video.video_id,
                         "index": index,
-                        "record": _to_dynamo(record.to_dict(recorded_at_s)),
+                        "record": to_dynamo(record.to_dict(recorded_at_s)),
                     }
                 )
         stale = self._stale_pass_keys(video.video_id, len(passes))
@@ -141,7 +141,7 @@ class MetricsStore:
     def read_passes(self, video_id: str) -> list[dict[str, Any]]:
         """The pass records of a video in index order, as `PassRecord.to_dict` wrote them."""
         return [
-            _from_dynamo(item["record"])
+            from_dynamo(item["record"])
             for item in self._query_all(
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": passes_pk(video_id)},
@@ -157,24 +157,3 @@ class MetricsStore:
             if not last:
                 return
             request["ExclusiveStartKey"] = last
-
-
-def _to_dynamo(value: Any) -> Any:
-    """DynamoDB numbers are Decimals; floats (dwell seconds, ages) are stored by their repr."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, Mapping):
-        return {str(k): _to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_dynamo(v) for v in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {str(k): _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_dynamo(v) for v in value]
-    return value

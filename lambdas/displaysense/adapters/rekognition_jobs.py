@@ -1,6 +1,5 @@
 """Rekognition Video: starting the two jobs of a video, reading their result pages, and sorting its
-errors into what waits and retries (busy, or refused until a deployment fixes something), what is the
-upload's fault, and what is final.
+errors into the refusals of `domain.job_errors`.
 
     labels  StartLabelDetection, Person only (GeneralLabels inclusion filter); read back with
             AggregateBy=TIMESTAMPS, the only mode that returns a box per person per timestamp
@@ -13,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from displaysense.adapters.aws import error_code, error_message
+from displaysense.adapters.aws_clients import error_code, error_message
+from displaysense.domain.job_errors import (
+    BadInputError,
+    ConfigurationError,
+    InvalidPaginationTokenError,
+    PermanentError,
+    RekognitionError,
+    RetryLaterError,
+)
 from displaysense.domain.video import JobKind
 
 if TYPE_CHECKING:
@@ -32,79 +39,6 @@ TRANSIENT = frozenset({"InternalServerError", "ServiceUnavailableException", "Se
 BAD_INPUT = frozenset({"VideoTooLargeException"})
 # Get*: the job is unknown, or its results are gone (Rekognition keeps them 7 days).
 GONE = frozenset({"ResourceNotFoundException"})
-# What to check when Rekognition refuses a request that a deployment, not the file, must fix. Every
-# other refusal (an error code DisplaySense does not know included) is treated the same way.
-CONFIGURATION_HINTS = {
-    "AccessDeniedException": (
-        "the Lambda role may not call Rekognition or pass the Rekognition role to it (right after a "
-        "deployment, IAM changes take a little while to apply everywhere)"
-    ),
-    "InvalidS3ObjectException": (
-        "Rekognition cannot read the object version: check that the ingest role may "
-        "s3:GetObjectVersion it, that a KMS-encrypted object's key lets that role decrypt, and that "
-        "the bucket is in the region of the stack"
-    ),
-    "InvalidParameterException": (
-        "the request was refused as invalid: check the completion topic and the Rekognition role "
-        "the stack passes (DS_COMPLETION_TOPIC_ARN, DS_REKOGNITION_ROLE_ARN)"
-    ),
-    "IdempotentParameterMismatchException": (
-        "a start with the same client request token had other parameters: the completion topic, the "
-        "Rekognition role or the job settings changed since this video's first start"
-    ),
-}
-UNKNOWN_HINT = "an error DisplaySense does not know; see Rekognition's message"
-# Count metric the handlers publish for each refusal (ConfigurationError); an alarm watches it.
-REFUSALS_METRIC = "RekognitionRefusals"
-
-# The completion message's `API` field, in both documented spellings (PRODUCT.md §1).
-_API_KINDS = {
-    "StartLabelDetection": JobKind.LABELS,
-    "LABEL_DETECTION": JobKind.LABELS,
-    "StartFaceDetection": JobKind.FACES,
-    "FACE_DETECTION": JobKind.FACES,
-}
-
-
-class RekognitionError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code = code
-        self.message = message
-
-
-class RetryLaterError(RekognitionError):
-    """Throttled, over the job quota, or a transient service error: try again after a backoff."""
-
-    @property
-    def quota(self) -> bool:
-        return self.code == "LimitExceededException"
-
-
-class ConfigurationError(RekognitionError):
-    """Refused for a reason a deployment fixes (permissions, parameters, an unknown error), not the
-    file's: retried with backoff until it works or the message reaches its dead-letter queue."""
-
-    @property
-    def hint(self) -> str:
-        return CONFIGURATION_HINTS.get(self.code, UNKNOWN_HINT)
-
-
-class BadInputError(RekognitionError):
-    """The file is larger or longer than Rekognition Video analyses."""
-
-
-class PermanentError(RekognitionError):
-    """Get*: the job or its results no longer exist; asking again cannot help."""
-
-
-class InvalidPaginationTokenError(RekognitionError):
-    """A NextToken expired (they live 24 hours) or does not belong to this job."""
-
-
-def kind_of_api(api: str) -> JobKind | None:
-    """The job kind named by a completion message's `API` field, or None for other operations."""
-    return _API_KINDS.get(api)
 
 
 def classify(exc: ClientError | BotoCoreError) -> RekognitionError:
@@ -132,11 +66,6 @@ class RekognitionJobs:
     def __init__(self, client: RekognitionClient, *, topic_arn: str, role_arn: str) -> None:
         self._client = client
         self._channel = {"SNSTopicArn": topic_arn, "RoleArn": role_arn} if topic_arn and role_arn else None
-
-    @property
-    def notifies(self) -> bool:
-        """False when no completion topic is configured: jobs would finish unheard."""
-        return self._channel is not None
 
     def start(
         self,

@@ -4,7 +4,7 @@
 
 The archive is what the engine reads (so a crash after paging never calls Get* again), what a
 resumed aggregation continues from, and what recomputes metrics later when definitions change
-(PRODUCT.md §4: kept `results_retention_days`). A page is written whole or not at all (one
+(kept `results_retention_days`: docs/security.md). A page is written whole or not at all (one
 PutObject), and writing page n again writes the same page, so retries need no clean-up.
 """
 

@@ -25,9 +25,11 @@ class CameraInfo(Protocol):
     def counts(self) -> Mapping[str, int]: ...
 
 
-class Videos(Protocol):
+class VideoReader(Protocol):
     def get(self, video_id: str) -> Video | None: ...
 
+
+class VideoLister(Protocol):
     def list_videos(
         self,
         *,
@@ -40,6 +42,8 @@ class Videos(Protocol):
         cursor: str | None,
     ) -> tuple[list[Video], str | None]: ...
 
+
+class CameraLister(Protocol):
     def list_cameras(self) -> Sequence[CameraInfo]: ...
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from displaysense.api import metrics_query as mq
 from displaysense.api.compare import parse_side
 from displaysense.api.errors import ApiError, bad_request, not_found, unprocessable
-from displaysense.api.ports import Buckets, CameraInfo, Presigner, Videos
+from displaysense.api.ports import Buckets, CameraInfo, CameraLister, Presigner, VideoLister, VideoReader
 from displaysense.api.times import local_iso, parse_time, parse_zone, zone_name
-from displaysense.domain import ab_test
+from displaysense.domain import ab_comparison
 from displaysense.domain.drop_folder import UploadRejected, validate_upload_request
 from displaysense.domain.timeutil import iso_s, parse_iso
 from displaysense.domain.video import Video, VideoStatus
@@ -51,7 +51,9 @@ class ApiService:
     def __init__(
         self,
         *,
-        videos: Videos,
+        videos: VideoReader,
+        listing: VideoLister,
+        cameras: CameraLister,
         buckets: Buckets,
         presigner: Presigner,
         max_video_bytes: int,
@@ -59,6 +61,8 @@ class ApiService:
         clock: Callable[[], float] = wallclock.time,
     ) -> None:
         self.videos = videos
+        self.listing = listing
+        self.cameras = cameras
         self.buckets = buckets
         self.presigner = presigner
         self.max_video_bytes = max_video_bytes
@@ -68,7 +72,7 @@ class ApiService:
     # GET /stores
     def stores(self) -> dict[str, Any]:
         by_store: dict[str, list[CameraInfo]] = {}
-        for entry in self.videos.list_cameras():
+        for entry in self.cameras.list_cameras():
             by_store.setdefault(entry.store, []).append(entry)
         stores = []
         for store in sorted(by_store):
@@ -99,7 +103,7 @@ class ApiService:
         return {"stores": stores}
 
     def _cameras_of(self, store: str) -> list[str]:
-        cameras = sorted({e.camera for e in self.videos.list_cameras() if e.store == store})
+        cameras = sorted({e.camera for e in self.cameras.list_cameras() if e.store == store})
         if not cameras:
             raise not_found("store", f"no store {store!r}: GET /stores lists the stores")
         return cameras
@@ -149,7 +153,7 @@ class ApiService:
         if start_s is not None and end_s is not None and start_s >= end_s:
             raise unprocessable("from", "from must be before to")
         try:
-            videos, next_cursor = self.videos.list_videos(
+            videos, next_cursor = self.listing.list_videos(
                 store=store,
                 camera=camera,
                 status=VideoStatus(status) if status else None,
@@ -217,7 +221,7 @@ class ApiService:
         tz = parse_zone(tz_name)
         now_s = int(self.clock())
         sides: list[dict[str, Any]] = []
-        counts: list[ab_test.Side] = []
+        counts: list[ab_comparison.Side] = []
         for parameter, text in (("a", a), ("b", b)):
             spec = parse_side(text, parameter)
             # A comparison needs totals only: the period is widened to whole hours of `tz` and
@@ -246,7 +250,7 @@ class ApiService:
                 end_s=last,
                 parameter=parameter if own else "from",
             )
-            counts.append(ab_test.Side(impressions=total.impressions, foot_traffic=total.foot_traffic))
+            counts.append(ab_comparison.Side(impressions=total.impressions, foot_traffic=total.foot_traffic))
             sides.append(
                 {
                     "side": text,
@@ -258,7 +262,7 @@ class ApiService:
                     "impressions": total.impressions,
                 }
             )
-        result = ab_test.compare(counts[0], counts[1]).to_dict()
+        result = ab_comparison.compare(counts[0], counts[1]).to_dict()
         for side, key in zip(sides, ("a", "b"), strict=True):
             stats = result.pop(key)
             assert isinstance(stats, dict)

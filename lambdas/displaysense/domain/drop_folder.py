@@ -1,4 +1,5 @@
-"""The drop folder's rules (PRODUCT.md §2), shared by the ingest Lambda and the upload API.
+"""The drop folder's rules (docs/architecture.md, "Drop folder"), shared by the ingest Lambda and
+the upload API.
 
     s3://<bucket>/uploads/<store>/<camera>/<recorded-at>.<mp4|mov>
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote_plus
 
-from displaysense.domain.container import ACCEPTED, SNIFF_BYTES, Container, sniff
+from displaysense.domain.file_type import ACCEPTED, SNIFF_BYTES, FileType, sniff
 from displaysense.domain.timeutil import TimeFormatError, parse_iso
 from displaysense.domain.video import UNASSIGNED_STORE
 from displaysense.resources import UPLOADS_PREFIX
@@ -256,7 +257,7 @@ class UploadDecision:
     store: str  # UNASSIGNED_STORE when the key has no valid store
     camera: str  # UNASSIGNED_CAMERA when the key has no valid camera
     recorded_at: datetime | None  # UTC, whole seconds; None when unknown or invalid
-    container: Container | None
+    file_type: FileType | None
     problems: tuple[Problem, ...] = field(default=())
 
     @property
@@ -294,16 +295,16 @@ def validate_upload(
     size_problem = _size_problem(size, max_bytes)
     if size_problem:
         problems.append(size_problem)
-    container: Container | None = None
+    file_type: FileType | None = None
     if size > 0:
-        container = sniff(head or b"")
-        if not container.accepted:
-            problems.append(Problem("content", container.rejection()))
+        file_type = sniff(head or b"")
+        if not file_type.accepted:
+            problems.append(Problem("content", file_type.rejection()))
     return UploadDecision(
         store=parts.store or UNASSIGNED_STORE,
         camera=parts.camera or UNASSIGNED_CAMERA,
         recorded_at=recorded_at,
-        container=container,
+        file_type=file_type,
         problems=tuple(problems),
     )
 

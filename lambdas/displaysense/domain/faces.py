@@ -1,4 +1,5 @@
-"""What the face samples of one pass say about it (PRODUCT.md §3), accumulated in constant memory.
+"""What the face samples of one pass say about it (docs/metrics.md, "Per pass"), accumulated in
+constant memory.
 
 Demographics are per pass, never per frame: a pass seen in 40 frames counts once.
 """

@@ -1,4 +1,4 @@
-"""Storefront metrics (PRODUCT.md §3): per-pass records, additive counters and their summary.
+"""Storefront metrics (docs/metrics.md): per-pass records, additive counters and their summary.
 
 Every stored figure is an integer sum (times in milliseconds) or a maximum, so counters of two
 cameras, two hours or two videos merge exactly, in any order and grouping. Averages and shares

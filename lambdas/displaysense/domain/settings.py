@@ -1,4 +1,4 @@
-"""Thresholds of the metric definitions (PRODUCT.md §3), with their defaults.
+"""Thresholds of the metric definitions (docs/metrics.md), with their defaults.
 
 This is the one place the defaults live: the CDK stack, the Lambdas (through environment variables)
 and the command line all start from `EngineSettings()` and override single fields.

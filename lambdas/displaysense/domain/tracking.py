@@ -1,21 +1,10 @@
 """Links Person boxes and faces across timestamps into passes.
 
-Rekognition's label detection gives boxes with no identity from one timestamp to the next
-(people pathing was discontinued), so DisplaySense tracks them itself: a constant-velocity
-prediction per track, a gate on how far a person can stray from it in the time between two
-samples (bounded speed, and bounded acceleration once the velocity is known), then an optimal
-assignment on overlap (IoU) within the gate.
-
-Why hand-written: the assignment libraries (scipy's linear_sum_assignment, lap) would add numpy
-and scipy, about 130 MB unzipped and a platform-specific bundling step, to every Lambda, for a
-problem of a handful of people per timestamp; a 40-line Hungarian method solves it exactly.
-
-Faces attach to the track whose box holds the face's centre in its upper half (PRODUCT.md §3); a
-face keeps its track alive while the person detector misses the body; faces with no person
-form face-only tracks, which join the body track that later holds their face (a Person box that
-contains it, or a body track the next face of it attaches to). A person hidden behind another
-(their predicted box covered by someone's detected box) stays the same pass for up to
-`occlusion_gap_s`, not just `track_gap_s`.
+Rekognition gives boxes with no identity from one timestamp to the next, so each track predicts
+where its person goes (constant velocity), gates how far they can stray, and takes the optimal
+assignment on overlap within the gate (a small Hungarian method: scipy would add 130 MB to every
+Lambda for a handful of people per timestamp). Faces join the track whose box holds their centre
+in its upper half; docs/metrics.md, "Passes", has every rule.
 """
 
 from __future__ import annotations

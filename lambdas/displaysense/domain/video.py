@@ -29,12 +29,26 @@ class JobKind(StrEnum):
 # Store under which rejected uploads with no valid store in their key are listed.
 UNASSIGNED_STORE = "_unassigned"
 
+# A video whose jobs may still start or end; anything else is final.
+ACTIVE = (VideoStatus.QUEUED, VideoStatus.ANALYZING)
+
+# A job's status: PENDING before Start* gave it a JobId (waiting for a slot or the quota),
+# IN_PROGRESS until its completion arrives, then one of ENDED (Rekognition's own words).
+PENDING = "PENDING"
+IN_PROGRESS = "IN_PROGRESS"
+SUCCEEDED = "SUCCEEDED"
+ENDED = frozenset({SUCCEEDED, "FAILED", "ERROR"})
+
+
+class VideoNotFoundError(LookupError):
+    pass
+
 
 @dataclass
 class Job:
     kind: JobKind
     job_id: str
-    status: str = "IN_PROGRESS"  # IN_PROGRESS | SUCCEEDED | FAILED | ERROR
+    status: str = IN_PROGRESS  # PENDING | IN_PROGRESS | one of ENDED
     message: str | None = None
     ended_at: str | None = None
 
@@ -79,3 +93,23 @@ class Video:
             },
             "summary": None if self.summary is None else summarize(self.summary),
         }
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of a status change: the video as it is now, and whether this call changed it
+    (False: it was already in the target status, or not in an allowed one)."""
+
+    video: Video
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Footage:
+    """Where a video's uploaded object version is, and when retention deleted it."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+    deleted_at: str | None

@@ -3,7 +3,8 @@
 Everything here is a pure function of (bucket, key, object version), so a second delivery of the
 same S3 event, a retried message or a re-upload of the same object version lands on the same video
 and the same tokens, and Rekognition answers a repeated Start* with the job it already runs
-(PRODUCT.md §1: a token is honoured 7 days and sends no second completion message).
+(a token is honoured 7 days and sends no second completion message: docs/architecture.md, "Video ids
+and Rekognition tokens").
 """
 
 from __future__ import annotations

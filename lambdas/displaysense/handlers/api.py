@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -49,12 +47,10 @@ from displaysense.api.models import (
     VideoDocument,
     VideoPage,
 )
-from displaysense.api.presign import S3Presigner
 from displaysense.api.service import ApiService
-from displaysense.config import ApiAuth, api_auth_from_env
+from displaysense.config import ApiAuth, ApiSettings
 from displaysense.handlers import wiring
-
-logger = Logger(service="displaysense-api")
+from displaysense.observability import count, logger, telemetry, tracer
 
 TITLE = "DisplaySense API"
 VERSION = "1.0.0"
@@ -581,33 +577,26 @@ def _base_path(app: APIGatewayRestResolver) -> str:
     return "/"
 
 
-def _service_of(services: wiring.Services) -> ApiService:
-    settings = services.settings
-    return ApiService(
-        videos=services.registry,
-        buckets=services.metrics_store,
-        presigner=S3Presigner(services.clients.s3, settings.bucket_name),
-        max_video_bytes=settings.max_video_bytes,
-        upload_url_ttl_s=settings.upload_url_ttl_s,
-    )
-
-
-def _cors_from_env() -> tuple[str, ...]:
-    return tuple(o.strip() for o in os.environ.get("DS_CORS_ORIGINS", "").split(",") if o.strip())
-
-
 _app: APIGatewayRestResolver | None = None
 _app_services: wiring.Services | None = None
 
 
-def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
-    """One resolver per Lambda container, built at the first request on the process's services
-    (`wiring`); rebuilt only when those are replaced (tests, local mode restarted in-process)."""
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@telemetry.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One resolver per process (a Lambda cold start), built at the first request on the process's
+    services (`wiring`); rebuilt only when those are replaced (tests, local mode restarted)."""
     global _app, _app_services  # noqa: PLW0603
     services = wiring.services()
     if _app is None or _app_services is not services:
+        settings = ApiSettings.from_env()
         _app = create_app(
-            lambda: _service_of(services), cors_origins=_cors_from_env(), api_auth=api_auth_from_env()
+            services.api_service, cors_origins=settings.service.cors_origins, api_auth=settings.api_auth
         )
         _app_services = services
-    return _app.resolve(event, context)  # type: ignore[arg-type]
+    answer = _app.resolve(event, context)
+    count("ApiRequests")
+    if int(answer.get("statusCode", 0)) >= 500:
+        count("ApiServerErrors")
+    return answer

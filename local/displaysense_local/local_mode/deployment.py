@@ -3,20 +3,10 @@
     with LocalDeployment(LocalOptions(data_dir=Path(".displaysense"), drop_dir=Path("drop"))) as local:
         print(local.dashboard_url, local.api_key)
 
-Only configuration differs from AWS: the standard AWS endpoint variables point boto3 at the
-emulator (AWS_ENDPOINT_URL) and at the stand-in (AWS_ENDPOINT_URL_REKOGNITION), and the DS_*
-variables name the local resources. The handlers are imported and invoked unchanged.
-
-Every function runs in this one process, where on AWS each has containers of its own:
-- the pipeline's functions (ingest, results, watchdog) share the process's services and run one
-  invocation at a time. Two at once would share one boto3 DynamoDB Table resource (boto3
-  resources are not thread-safe: the condition-expression builder behind every call through it
-  is one object, reset at each call) and Powertools' Logger keys (`inject_lambda_context` sets
-  the invocation's keys on the logger all of them share);
-- the API function has a container of its own (`wiring.container`): its own clients, its own
-  logger, no state shared with the pipeline, so it answers while a results invocation runs, as
-  on AWS. It only reads the table and signs URLs. It serves one request at a time (the local API
-  Gateway), as one container does: Powertools' resolver keeps the current event on its class.
+Only configuration differs from AWS: AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_REKOGNITION point boto3
+at the emulator and the stand-in, the DS_* variables name the local resources. The pipeline's
+functions run one invocation at a time; the API has services of its own (`wiring.scoped`) and
+answers meanwhile (docs/architecture.md, "Local mode").
 """
 
 from __future__ import annotations
@@ -163,8 +153,9 @@ class LocalDeployment:
         api_container = wiring.Services.from_environment()
 
         def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            with wiring.container(api_container):
-                return api.handler(event, context)
+            with wiring.scoped(api_container):
+                answer: dict[str, Any] = api.handler(event, context)
+                return answer
 
         invoke_lock = threading.Lock()  # the pipeline's: see the module's docstring
         sqs = self.emulator.client("sqs")

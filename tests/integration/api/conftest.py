@@ -9,14 +9,14 @@ from typing import Any
 import boto3
 import pytest
 from displaysense.adapters.metrics_store import MetricsStore
-from displaysense.adapters.video_registry import VideoRegistry
-from displaysense.api.presign import S3Presigner
+from displaysense.adapters.upload_presigner import S3Presigner
 from displaysense.api.service import ApiService
 from displaysense.handlers.api import create_app
 from displaysense_local.api_gateway import rest_event
 from moto import mock_aws
 
 from tests.integration.api.seeding import BUCKET, Seeder, create_table
+from tests.support.tables import TableAdapters
 
 TABLE_NAME = "displaysense-api-test"
 # The seeded footage is from the week of Monday 2026-11-23; "now" is the Monday after.
@@ -74,17 +74,19 @@ def world(aws: None) -> World:
     table = create_table(TABLE_NAME)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-    registry = VideoRegistry(table)
+    tables = TableAdapters(table)
     store = MetricsStore(table)
     service = ApiService(
-        videos=registry,
+        videos=tables.videos,
+        listing=tables.listing,
+        cameras=tables.cameras,
         buckets=store,
         presigner=S3Presigner(s3, BUCKET),
         max_video_bytes=10 * 1024**3,
         upload_url_ttl_s=600,
         clock=lambda: NOW,
     )
-    world = World(Seeder(registry, store), table, s3, create_app(lambda: service))
+    world = World(Seeder(tables, store), table, s3, create_app(lambda: service))
 
     def count(event_name: str, **_: Any) -> None:
         world.operations[event_name.rsplit(".", 1)[-1]] += 1

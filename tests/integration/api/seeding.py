@@ -1,5 +1,5 @@
 """A moto-backed table filled the way the pipeline fills it: videos registered, moved through their
-states and completed by the VideoRegistry, metrics computed by the engine from synthetic Rekognition
+states and completed by the table adapters, metrics computed by the engine from synthetic Rekognition
 pages and written by the MetricsStore. Shared by the API integration tests and the browser test."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 from displaysense.adapters.metrics_store import MetricsStore
-from displaysense.adapters.video_registry import VideoRegistry
 from displaysense.domain.drop_folder import upload_key
 from displaysense.domain.engine import PassList, analyze
 from displaysense.domain.settings import EngineSettings
@@ -19,6 +18,7 @@ from displaysense.domain.video_ids import video_id
 from displaysense.resources import TABLE
 
 from tests.support import scenario as sc
+from tests.support.tables import TableAdapters
 
 BUCKET = "displaysense-test"
 JOBS = (JobKind.LABELS, JobKind.FACES)
@@ -33,7 +33,7 @@ def create_table(name: str) -> Any:
 
 @dataclass
 class Seeder:
-    registry: VideoRegistry
+    tables: TableAdapters
     metrics: MetricsStore
     settings: EngineSettings = field(default_factory=EngineSettings)
 
@@ -71,11 +71,13 @@ class Seeder:
         the registry's state machine and the metrics store. `without` names face attributes the
         faces do not carry (local mode's stand-in: LOCAL_MODE_MISSING)."""
         video = self._video(store, camera, recorded_at, VideoStatus.QUEUED, None)
-        self.registry.register(video, expected_jobs=JOBS)
-        self.registry.transition(video.video_id, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
+        self.tables.videos.register(video, expected_jobs=JOBS)
+        self.tables.videos.transition(
+            video.video_id, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED]
+        )
         for kind in JOBS:
-            self.registry.record_job_started(video.video_id, kind, f"job-{kind.value}-{seed}")
-            self.registry.record_job_end(
+            self.tables.jobs.record_job_started(video.video_id, kind, f"job-{kind.value}-{seed}")
+            self.tables.jobs.record_job_end(
                 video.video_id, kind, job_id=f"job-{kind.value}-{seed}", status="SUCCEEDED", message=None
             )
         plan = sc.make_scene(seed, duration_s=duration_s, **scene)
@@ -93,10 +95,10 @@ class Seeder:
             recorded_at_ms=int(parse_iso(recorded_at).timestamp()) * 1000,
             pass_sink=passes,
         )
-        claim = self.registry.claim_aggregation(video.video_id, "seeder", 300)
+        claim = self.tables.claims.claim(video.video_id, "seeder", 300)
         assert claim is not None
         self.metrics.write_video(video, result, passes.records)
-        done = self.registry.complete(
+        done = self.tables.claims.complete(
             video.video_id,
             "seeder",
             summary=result.summary,
@@ -111,5 +113,5 @@ class Seeder:
         """A rejected upload; with time_known=False `recorded_at` is its upload time, as ingest lists
         an upload whose recording time it cannot read (the camera's range is left alone)."""
         video = self._video(store, camera, recorded_at, VideoStatus.REJECTED, reason)
-        stored, _ = self.registry.register(video, expected_jobs=(), time_known=time_known)
+        stored, _ = self.tables.videos.register(video, expected_jobs=(), time_known=time_known)
         return stored

@@ -115,9 +115,9 @@ def test_dynamodb_refusing_the_clients_start_key_is_a_400_not_a_500(
 ) -> None:
     # Defence in depth: should the adapter's checks ever let through a key DynamoDB refuses (here:
     # the checks are switched off and the cursor is forged), the answer still blames the cursor.
-    from displaysense.adapters import video_registry
+    from displaysense.adapters import video_listing
 
-    monkeypatch.setattr(video_registry._VideoQuery, "holds", lambda self, key: True)
+    monkeypatch.setattr(video_listing._VideoQuery, "holds", lambda self, key: True)
     query = {"store": "store-1", "limit": "2"}
     cursor = listed.get("/videos", query)["next_cursor"]
     status, _, body = listed.call(

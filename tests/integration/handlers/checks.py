@@ -17,7 +17,7 @@ def assert_clean_run(pipeline: Pipeline, upload: Upload, scene: Scene, *, faces_
     expected, records = scene.reference(recorded_at, faces_only=faces_only)
     assert expected.passes > 5  # the scene is not trivially empty
 
-    video = pipeline.services.registry.get(vid)
+    video = pipeline.services.videos.get(vid)
     assert video is not None
     assert video.status is VideoStatus.SUCCEEDED, video.reason
     assert video.summary == expected.summary

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from displaysense.adapters.aws import AwsClients
+from displaysense.adapters.aws_clients import AwsClients
 from displaysense.config import ServiceSettings
 from displaysense.domain.drop_folder import parse_key
 from displaysense.domain.engine import PassList, VideoMetrics, analyze
@@ -303,7 +303,7 @@ class Pipeline:
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def camera_counts(self, store: str, camera: str) -> dict[str, int]:
-        for entry in self.services.registry.list_cameras():
+        for entry in self.services.cameras.list_cameras():
             if (entry.store, entry.camera) == (store, camera):
                 return {k: v for k, v in entry.counts.items() if v}
         return {}

@@ -38,7 +38,7 @@ def test_a_throttled_message_read_retries_the_completion(pipeline: Pipeline, cod
     throttle_message_read(pipeline, code, status)
     [answer] = pipeline.deliver("completion")
     assert answer is not None and len(answer["batchItemFailures"]) == 1
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert video.jobs[JobKind.LABELS].status != "FAILED"  # nothing recorded without the message
 
@@ -49,7 +49,7 @@ def test_a_throttled_message_read_retries_the_completion(pipeline: Pipeline, cod
         {"JobId": job_id, "MaxResults": 1},
     )
     assert pipeline.deliver("completion") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
     assert video.reason is not None and video.reason.endswith("ended FAILED: Unsupported codec/format.")
     assert video.jobs[JobKind.LABELS].message == "Unsupported codec/format."
@@ -65,6 +65,6 @@ def test_the_last_receive_fails_the_video_without_the_message(pipeline: Pipeline
         pipeline.redeliver("completion")
     throttle_message_read(pipeline)
     assert pipeline.deliver("completion") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
     assert video.reason is not None and video.reason.endswith("ended FAILED: no message given")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from displaysense.domain.video import JobKind, VideoStatus
-from displaysense.handlers import results
+from displaysense.pipeline import result_paging
 
 from tests.integration.handlers.checks import assert_clean_run
 from tests.integration.handlers.conftest import BUCKET, Pipeline, Scene
@@ -27,7 +27,7 @@ def test_a_failed_job_fails_the_video_with_rekognitions_message(pipeline: Pipeli
     )
     pipeline.complete(upload, JobKind.LABELS, jobs[JobKind.LABELS], "FAILED")
     assert pipeline.deliver("completion") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None
     assert video.status is VideoStatus.FAILED
     assert video.reason is not None and "Unsupported codec: hevc" in video.reason
@@ -38,7 +38,7 @@ def test_a_failed_job_fails_the_video_with_rekognitions_message(pipeline: Pipeli
     # The other job still succeeds later: its slot is freed, nothing is paged, the video stays FAILED.
     pipeline.complete(upload, JobKind.FACES, jobs[JobKind.FACES])
     assert pipeline.deliver("completion") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
     assert pipeline.services.slots.in_use() == 0
     assert pipeline.camera_counts("store-1", "cam-1") == {"FAILED": 1}
@@ -53,7 +53,7 @@ def test_an_error_status_with_a_message_needs_no_get_call(pipeline: Pipeline) ->
     pipeline.complete(upload, JobKind.FACES, jobs[JobKind.FACES], "ERROR", message="Internal error")
     pipeline.complete(upload, JobKind.FACES, jobs[JobKind.FACES], "ERROR", message="Internal error")
     pipeline.deliver("completion")
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
     assert video.reason is not None and "ERROR: Internal error" in video.reason
     assert pipeline.camera_counts("store-1", "cam-1") == {"FAILED": 1}
@@ -68,7 +68,7 @@ def test_a_file_too_large_for_rekognition_is_rejected(pipeline: Pipeline) -> Non
         "The file size or duration of the supplied media is too large.",
     )
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.REJECTED
     assert video.reason is not None
     assert video.reason.startswith(
@@ -103,7 +103,7 @@ def test_a_refused_start_waits_queued_with_the_reason_then_starts(
         pipeline.expect_start_error(JobKind.FACES, code, message)
         [answer] = pipeline.deliver("ingest")
         assert answer is not None and len(answer["batchItemFailures"]) == 1
-        video = pipeline.services.registry.get(upload.video_id)
+        video = pipeline.services.videos.get(upload.video_id)
         assert video is not None and video.status is VideoStatus.QUEUED
         assert video.reason is not None and video.reason.startswith("Not started yet: Rekognition refused")
         assert code in video.reason and hint in video.reason
@@ -115,7 +115,7 @@ def test_a_refused_start_waits_queued_with_the_reason_then_starts(
 
     jobs = pipeline.expect_starts(upload)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert video.reason is None  # the wait is over: nothing left to explain
     assert {k: j.job_id for k, j in video.jobs.items()} == jobs
@@ -136,7 +136,7 @@ def test_footage_deleted_before_rekognition_read_it_fails_the_video(pipeline: Pi
         JobKind.FACES, "InvalidS3ObjectException", "Unable to get object metadata from S3."
     )
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
     assert video.reason is not None and "deleted before Rekognition could read it" in video.reason
     assert pipeline.services.slots.in_use() == 0
@@ -164,9 +164,9 @@ def test_a_refused_get_is_retried_not_final(pipeline: Pipeline, scene: Scene) ->
     )
     [answer] = pipeline.deliver("completion")
     assert answer is not None and len(answer["batchItemFailures"]) == 1
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
-    claim = pipeline.services.registry.get_claim(upload.video_id)
+    claim = pipeline.services.claims.get(upload.video_id)
     assert claim is not None and claim.owner == ""  # released: the retry need not wait for the lease
 
     pipeline.redeliver("completion")
@@ -178,18 +178,18 @@ def test_a_refused_get_is_retried_not_final(pipeline: Pipeline, scene: Scene) ->
 
 def test_page_tokens_refused_after_every_restart_fail_the_video(pipeline: Pipeline) -> None:
     upload, _ = analyzing_with_both_completions(pipeline)
-    for _ in range(results.MAX_PAGING_RESTARTS + 1):
+    for _ in range(result_paging.MAX_PAGING_RESTARTS + 1):
         pipeline.stubber.add_client_error(
             "get_face_detection",
             service_error_code="InvalidPaginationTokenException",
             service_message="Invalid Token",
         )
     assert pipeline.deliver("completion") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
     assert video.reason == (
         "Rekognition kept refusing the page token of the faces job (InvalidPaginationTokenException: "
-        f"Invalid Token) after {results.MAX_PAGING_RESTARTS} restarts from its first page: "
+        f"Invalid Token) after {result_paging.MAX_PAGING_RESTARTS} restarts from its first page: "
         "upload the recording again"
     )
     assert pipeline.camera_counts("store-1", "cam-1") == {"FAILED": 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from displaysense.adapters import video_records
 from displaysense.domain.video import JobKind, VideoStatus
 from displaysense.domain.video_ids import client_request_token
 
@@ -65,7 +66,7 @@ def test_completions_reversed_and_in_the_other_api_spelling(pipeline: Pipeline, 
 
     pipeline.complete(upload, JobKind.FACES, jobs[JobKind.FACES], api_style="LABEL_DETECTION")
     assert pipeline.deliver("completion") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert video.jobs[JobKind.FACES].status == "SUCCEEDED"
     assert video.jobs[JobKind.LABELS].status == "IN_PROGRESS"
@@ -80,23 +81,23 @@ def test_completions_reversed_and_in_the_other_api_spelling(pipeline: Pipeline, 
 
 def crash_before_recording_labels(pipeline: Pipeline) -> None:
     """Ingest starts both jobs and dies before recording the second one (labels)."""
-    original = pipeline.services.registry.record_job_started
+    original = pipeline.services.job_records.record_job_started
 
     def die(vid: str, kind: JobKind, job_id: str) -> object:
         if kind is JobKind.LABELS:
             raise LambdaCrash
         return original(vid, kind, job_id)
 
-    pipeline.services.registry.record_job_started = die  # type: ignore[method-assign,assignment]
+    pipeline.services.job_records.record_job_started = die  # type: ignore[method-assign,assignment]
     assert pipeline.deliver("ingest") == [None]
-    pipeline.services.registry.record_job_started = original  # type: ignore[method-assign]
-    video = pipeline.services.registry.get(pipeline_upload_id(pipeline))
+    pipeline.services.job_records.record_job_started = original  # type: ignore[method-assign]
+    video = pipeline.services.videos.get(pipeline_upload_id(pipeline))
     assert video is not None and video.status is VideoStatus.QUEUED
     assert video.jobs[JobKind.LABELS].job_id == ""
 
 
 def pipeline_upload_id(pipeline: Pipeline) -> str:
-    return pipeline.services.registry.list_videos(
+    return pipeline.services.listing.list_videos(
         store="store-1", camera=None, status=None, start=None, end=None, limit=1, cursor=None
     )[0][0].video_id
 
@@ -114,7 +115,7 @@ def test_a_retried_start_returns_the_same_job_and_takes_no_second_slot(
     pipeline.expect_start(upload, JobKind.LABELS, jobs[JobKind.LABELS])
     pipeline.redeliver("ingest")
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert {k: j.job_id for k, j in video.jobs.items()} == jobs
     assert pipeline.services.slots.in_use() == 2
@@ -153,20 +154,19 @@ def test_completions_before_the_ingest_retry(pipeline: Pipeline, scene: Scene) -
 def test_a_crash_while_registering_is_repaired_by_the_retry(pipeline: Pipeline) -> None:
     upload = pipeline.upload()
     pipeline.notify(upload)
-    registry = pipeline.services.registry
-    original = registry._transact_or_conditional
+    original = video_records.transact_or_conditional
 
     def die(*_: object) -> bool:
         raise LambdaCrash
 
-    registry._transact_or_conditional = die  # type: ignore[method-assign]
+    video_records.transact_or_conditional = die  # type: ignore[assignment]
     assert pipeline.deliver("ingest") == [None]
-    registry._transact_or_conditional = original  # type: ignore[method-assign]
-    assert registry.get(upload.video_id) is None
+    video_records.transact_or_conditional = original
+    assert pipeline.services.videos.get(upload.video_id) is None
 
     pipeline.redeliver("ingest")
     pipeline.expect_starts(upload)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    [camera] = registry.list_cameras()
+    [camera] = pipeline.services.cameras.list_cameras()
     assert camera.counts["ANALYZING"] == 1 and sum(camera.counts.values()) == 1
     assert (camera.first_recorded_at, camera.last_recorded_at) == ("2026-11-24T11:58:30Z",) * 2

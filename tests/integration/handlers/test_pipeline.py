@@ -18,7 +18,7 @@ def test_happy_path_end_to_end(pipeline: Pipeline, scene: Scene) -> None:
 
     [answer] = pipeline.deliver("ingest")
     assert answer == {"batchItemFailures": []}
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None
     assert video.status is VideoStatus.ANALYZING
     assert (video.store, video.camera, video.recorded_at) == ("store-1", "cam-1", "2026-11-24T11:58:30Z")
@@ -35,7 +35,7 @@ def test_happy_path_end_to_end(pipeline: Pipeline, scene: Scene) -> None:
 
     assert_clean_run(pipeline, upload, scene)
     assert pipeline.camera_counts("store-1", "cam-1") == {"SUCCEEDED": 1}
-    [camera] = pipeline.services.registry.list_cameras()
+    [camera] = pipeline.services.cameras.list_cameras()
     assert (camera.first_recorded_at, camera.last_recorded_at) == ("2026-11-24T11:58:30Z",) * 2
     # Retention is 7 days by default: the footage stays.
     versions = pipeline.s3.list_object_versions(Bucket="displaysense-data", Prefix="uploads/")
@@ -54,7 +54,7 @@ def test_faces_only_mode_starts_and_pages_one_job(
     pipeline.notify(upload)
     jobs = pipeline.expect_starts(upload, kinds=(JobKind.FACES,))
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and list(video.jobs) == [JobKind.FACES]
     assert pipeline.services.slots.in_use() == 1
 

@@ -62,7 +62,7 @@ def test_unreadable_ingest_messages_fail_and_the_good_one_goes_on(pipeline: Pipe
         pipeline.notify(body=body)
     answers = pipeline.deliver("ingest")
     assert failed_bodies(pipeline, "ingest", answers) == sorted(INGEST_POISON)
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
 
 
@@ -76,7 +76,7 @@ def test_a_good_record_beside_a_malformed_one_is_ingested_and_the_message_still_
     )
     pipeline.notify(body=body)
     assert failed_bodies(pipeline, "ingest", pipeline.deliver("ingest")) == [body]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
 
 
@@ -90,5 +90,5 @@ def test_unreadable_completion_messages_fail_and_the_good_one_goes_on(pipeline: 
     pipeline.complete(upload, JobKind.LABELS, jobs[JobKind.LABELS], "FAILED", message="Unsupported codec")
     answers = pipeline.deliver("completion")
     assert failed_bodies(pipeline, "completion", answers) == sorted(COMPLETION_POISON)
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED

@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 import pytest
 from displaysense.adapters.job_slots import JobSlots
-from displaysense.adapters.video_registry import ClaimLostError, InvalidCursorError, VideoRegistry
+from displaysense.adapters.video_listing import InvalidCursorError
+from displaysense.domain.aggregation import ClaimLostError
 from displaysense.domain.metrics import Counters
 from displaysense.domain.video import JobKind, Video, VideoStatus
+from displaysense.handlers.wiring import Services
 
 from tests.integration.handlers.conftest import Pipeline
 
@@ -33,8 +35,8 @@ def video(
 
 
 @pytest.fixture
-def registry(pipeline: Pipeline) -> VideoRegistry:
-    registry = pipeline.services.registry
+def registry(pipeline: Pipeline) -> Services:
+    registry = pipeline.services
     rows = [
         ("a1", "store-a", "cam-1", "2026-11-24T10:00:00Z", VideoStatus.QUEUED),
         ("a2", "store-a", "cam-2", "2026-11-24T11:00:00Z", VideoStatus.REJECTED),
@@ -44,8 +46,8 @@ def registry(pipeline: Pipeline) -> VideoRegistry:
         ("b2", "store-b", "cam-9", "2026-11-24T11:30:00Z", VideoStatus.REJECTED),
     ]
     for vid, store, camera, at, status in rows:
-        registry.register(video(vid, store, camera, at, status), expected_jobs=[JobKind.FACES])
-    registry.transition("a3".ljust(32, "0"), VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
+        registry.videos.register(video(vid, store, camera, at, status), expected_jobs=[JobKind.FACES])
+    registry.videos.transition("a3".ljust(32, "0"), VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
     return registry
 
 
@@ -53,13 +55,13 @@ def ids(videos: list[Video]) -> list[str]:
     return [v.video_id[:2] for v in videos]
 
 
-def list_all(registry: VideoRegistry, limit: int, **filters: object) -> tuple[list[str], int]:
+def list_all(registry: Services, limit: int, **filters: object) -> tuple[list[str], int]:
     query = {"store": None, "camera": None, "status": None, "start": None, "end": None, **filters}
     found: list[str] = []
     cursor = None
     pages = 0
     while True:
-        page, cursor = registry.list_videos(limit=limit, cursor=cursor, **query)  # type: ignore[arg-type]
+        page, cursor = registry.listing.list_videos(limit=limit, cursor=cursor, **query)  # type: ignore[arg-type]
         pages += 1
         assert len(page) <= limit
         found += ids(page)
@@ -67,7 +69,7 @@ def list_all(registry: VideoRegistry, limit: int, **filters: object) -> tuple[li
             return found, pages
 
 
-def test_list_videos_uses_the_index_that_fits(registry: VideoRegistry) -> None:
+def test_list_videos_uses_the_index_that_fits(registry: Services) -> None:
     assert list_all(registry, 10)[0] == ["a4", "a3", "b2", "a2", "b1", "a1"]  # newest first
     assert list_all(registry, 10, store="store-a")[0] == ["a4", "a3", "a2", "a1"]
     assert list_all(registry, 10, store="store-a", status=VideoStatus.QUEUED)[0] == ["a4", "a1"]
@@ -81,7 +83,7 @@ def test_list_videos_uses_the_index_that_fits(registry: VideoRegistry) -> None:
     assert list_all(registry, 10, end="2026-11-24T10:30:00Z")[0] == ["a1"]
 
 
-def test_cursors_walk_every_video_once(registry: VideoRegistry) -> None:
+def test_cursors_walk_every_video_once(registry: Services) -> None:
     found, pages = list_all(registry, 2)
     assert found == ["a4", "a3", "b2", "a2", "b1", "a1"]
     assert pages == 3
@@ -89,31 +91,31 @@ def test_cursors_walk_every_video_once(registry: VideoRegistry) -> None:
     assert list_all(registry, 1, status=VideoStatus.QUEUED)[0] == ["a4", "b1", "a1"]
 
 
-def test_list_videos_is_one_query_per_page(registry: VideoRegistry) -> None:
-    before = registry.query_count
-    registry.list_videos(
+def test_list_videos_is_one_query_per_page(registry: Services) -> None:
+    before = registry.listing.query_count
+    registry.listing.list_videos(
         store="store-a", camera=None, status=None, start=None, end=None, limit=2, cursor=None
     )
-    assert registry.query_count == before + 1
+    assert registry.listing.query_count == before + 1
 
 
-def test_bad_cursors_are_refused(registry: VideoRegistry) -> None:
-    _, cursor = registry.list_videos(
+def test_bad_cursors_are_refused(registry: Services) -> None:
+    _, cursor = registry.listing.list_videos(
         store=None, camera=None, status=None, start=None, end=None, limit=1, cursor=None
     )
     assert cursor is not None
     with pytest.raises(InvalidCursorError):
-        registry.list_videos(
+        registry.listing.list_videos(
             store="store-a", camera=None, status=None, start=None, end=None, limit=1, cursor=cursor
         )
     with pytest.raises(InvalidCursorError):
-        registry.list_videos(
+        registry.listing.list_videos(
             store=None, camera=None, status=None, start=None, end=None, limit=1, cursor="bm9wZQ"
         )
 
 
-def test_list_cameras_counts_by_status(registry: VideoRegistry) -> None:
-    cameras = {(c.store, c.camera): c for c in registry.list_cameras()}
+def test_list_cameras_counts_by_status(registry: Services) -> None:
+    cameras = {(c.store, c.camera): c for c in registry.cameras.list_cameras()}
     assert set(cameras) == {
         ("store-a", "cam-1"),
         ("store-a", "cam-2"),
@@ -125,15 +127,15 @@ def test_list_cameras_counts_by_status(registry: VideoRegistry) -> None:
     assert (cam.first_recorded_at, cam.last_recorded_at) == ("2026-11-24T10:00:00Z", "2026-11-24T13:00:00Z")
 
 
-def test_transitions_are_counted_once(registry: VideoRegistry) -> None:
+def test_transitions_are_counted_once(registry: Services) -> None:
     vid = "a1".ljust(32, "0")
-    first = registry.transition(vid, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
-    again = registry.transition(vid, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
-    refused = registry.transition(vid, VideoStatus.REJECTED, allowed_from=[VideoStatus.QUEUED])
+    first = registry.videos.transition(vid, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
+    again = registry.videos.transition(vid, VideoStatus.ANALYZING, allowed_from=[VideoStatus.QUEUED])
+    refused = registry.videos.transition(vid, VideoStatus.REJECTED, allowed_from=[VideoStatus.QUEUED])
     assert (first.changed, again.changed, refused.changed) == (True, False, False)
-    cam = next(c for c in registry.list_cameras() if (c.store, c.camera) == ("store-a", "cam-1"))
+    cam = next(c for c in registry.cameras.list_cameras() if (c.store, c.camera) == ("store-a", "cam-1"))
     assert cam.counts["QUEUED"] == 1 and cam.counts["ANALYZING"] == 2
-    listed, _ = registry.list_videos(
+    listed, _ = registry.listing.list_videos(
         store="store-a",
         camera=None,
         status=VideoStatus.ANALYZING,
@@ -145,25 +147,27 @@ def test_transitions_are_counted_once(registry: VideoRegistry) -> None:
     assert ids(listed) == ["a3", "a1"]  # the status index follows the change
 
 
-def test_the_aggregation_claim(pipeline: Pipeline, registry: VideoRegistry) -> None:
+def test_the_aggregation_claim(pipeline: Pipeline, registry: Services) -> None:
     vid = "a3".ljust(32, "0")
-    registry.record_job_end(vid, JobKind.FACES, job_id="j1", status="SUCCEEDED", message=None)
-    a = registry.claim_aggregation(vid, "owner-a", 300)
+    registry.job_records.record_job_end(vid, JobKind.FACES, job_id="j1", status="SUCCEEDED", message=None)
+    a = registry.claims.claim(vid, "owner-a", 300)
     assert a is not None and a.owner == "owner-a"
-    assert registry.claim_aggregation(vid, "owner-b", 300) is None
-    assert registry.claim_aggregation(vid, "owner-a", 300) is not None  # the holder may renew
+    assert registry.claims.claim(vid, "owner-b", 300) is None
+    assert registry.claims.claim(vid, "owner-a", 300) is not None  # the holder may renew
     pipeline.clock.advance(301)
-    b = registry.claim_aggregation(vid, "owner-b", 300)  # the lease ran out
+    b = registry.claims.claim(vid, "owner-b", 300)  # the lease ran out
     assert b is not None
     with pytest.raises(ClaimLostError):
-        registry.save_checkpoint(vid, "owner-a", a.checkpoint, 300)
+        registry.claims.save_checkpoint(vid, "owner-a", a.checkpoint, 300)
     with pytest.raises(ClaimLostError):
-        registry.complete(vid, "owner-a", summary=Counters(), duration_ms=1000, passes=0)
-    assert registry.release_claim(vid, "owner-a") is False
-    done = registry.complete(vid, "owner-b", summary=Counters(foot_traffic=3), duration_ms=1000, passes=3)
+        registry.claims.complete(vid, "owner-a", summary=Counters(), duration_ms=1000, passes=0)
+    assert registry.claims.release(vid, "owner-a") is False
+    done = registry.claims.complete(
+        vid, "owner-b", summary=Counters(foot_traffic=3), duration_ms=1000, passes=3
+    )
     assert done.changed and done.video.status is VideoStatus.SUCCEEDED
     assert done.video.summary == Counters(foot_traffic=3)
-    assert registry.claim_aggregation(vid, "owner-c", 300) is None  # final: nothing to claim
+    assert registry.claims.claim(vid, "owner-c", 300) is None  # final: nothing to claim
 
 
 def test_job_slots_cap_renew_and_expire(make_pipeline: Callable[..., Pipeline]) -> None:
@@ -210,9 +214,9 @@ def test_two_acquirers_racing_for_one_slot(make_pipeline: Callable[..., Pipeline
 def test_a_camera_is_listed_whole_between_its_bounds_and_its_first_count(pipeline: Pipeline) -> None:
     """Registration widens the camera's recorded range before the transaction that counts the video:
     the API may list the cameras in between (it did, with a KeyError and a 500, under a burst)."""
-    registry = pipeline.services.registry
-    registry._widen_bounds("store-n", "cam-1", "2026-11-24T10:00:00Z")
-    (camera,) = [c for c in registry.list_cameras() if c.store == "store-n"]
+    registry = pipeline.services
+    registry.cameras.widen_bounds("store-n", "cam-1", "2026-11-24T10:00:00Z")
+    (camera,) = [c for c in registry.cameras.list_cameras() if c.store == "store-n"]
     assert (camera.camera, camera.first_recorded_at, camera.last_recorded_at) == (
         "cam-1",
         "2026-11-24T10:00:00Z",

@@ -72,7 +72,7 @@ def test_rejected_inputs(
     pipeline.notify(upload)
     pipeline.notify(upload)  # and once more: still one rejected video
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]  # nothing to retry
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None
     assert video.status is VideoStatus.REJECTED
     assert (video.store, video.camera, video.key) == (store, camera, key)
@@ -83,7 +83,7 @@ def test_rejected_inputs(
     assert pipeline.camera_counts(store, camera) == {"REJECTED": 1}
     assert pipeline.services.slots.in_use() == 0
     # Listed for the API: by store (or under _unassigned) and by status.
-    listed, _ = pipeline.services.registry.list_videos(
+    listed, _ = pipeline.services.listing.list_videos(
         store=store, camera=None, status=VideoStatus.REJECTED, start=None, end=None, limit=10, cursor=None
     )
     assert [v.video_id for v in listed] == [upload.video_id]
@@ -96,7 +96,7 @@ def test_too_large(make_pipeline: Callable[..., Pipeline]) -> None:
     upload = pipeline.upload(OK, MP4_HEAD + bytes(2000))
     pipeline.notify(upload)
     pipeline.deliver("ingest")
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.REJECTED
     assert "more than the limit of 1024 bytes" in (video.reason or "")
 
@@ -107,9 +107,9 @@ def test_an_unknown_time_is_listed_at_the_upload_time_without_widening_the_camer
     upload = pipeline.upload("uploads/store-1/cam-1/window.mp4")
     pipeline.notify(body=aws_events.s3_event(pipeline.record(upload, event_time="2026-11-24T11:30:05.120Z")))
     pipeline.deliver("ingest")
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.recorded_at == "2026-11-24T11:30:05Z"
-    [camera] = pipeline.services.registry.list_cameras()
+    [camera] = pipeline.services.cameras.list_cameras()
     assert (camera.first_recorded_at, camera.last_recorded_at) == (None, None)
 
 
@@ -120,7 +120,7 @@ def test_accepted_keys_with_metadata_time_and_mov(pipeline: Pipeline) -> None:
     pipeline.expect_starts(with_meta)
     pipeline.notify(with_meta)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(with_meta.video_id)
+    video = pipeline.services.videos.get(with_meta.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert video.key == "uploads/store-1/cam-1/front window.MOV"  # decoded from 'front+window.MOV'
     assert video.recorded_at == "2026-11-24T09:15:00Z"
@@ -133,7 +133,7 @@ def test_test_events_and_foreign_records_are_ignored(pipeline: Pipeline) -> None
     pipeline.notify(body=aws_events.s3_event(removed))
     # (an unreadable message is not ignored but fails: test_poison_messages.py)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    assert pipeline.services.registry.list_cameras() == []
+    assert pipeline.services.cameras.list_cameras() == []
 
 
 def test_several_records_per_message_each_get_their_own_video(pipeline: Pipeline) -> None:
@@ -143,9 +143,7 @@ def test_several_records_per_message_each_get_their_own_video(pipeline: Pipeline
         pipeline.expect_starts(upload)
     pipeline.notify(good[0], bad, good[1])
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    statuses = {
-        u.video_id: v.status for u in (*good, bad) if (v := pipeline.services.registry.get(u.video_id))
-    }
+    statuses = {u.video_id: v.status for u in (*good, bad) if (v := pipeline.services.videos.get(u.video_id))}
     assert list(statuses.values()) == [VideoStatus.ANALYZING, VideoStatus.ANALYZING, VideoStatus.REJECTED]
 
 
@@ -168,7 +166,7 @@ def test_the_event_s3_itself_sends(pipeline: Pipeline) -> None:
     expected_id = video_id(BUCKET, upload.key, object_version(None, upload.etag))
     pipeline.expect_starts(upload, vid=expected_id)
     assert all(a == {"batchItemFailures": []} for a in pipeline.deliver("ingest"))
-    video = pipeline.services.registry.get(expected_id)
+    video = pipeline.services.videos.get(expected_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert video.version_id == upload.version_id
 
@@ -178,7 +176,7 @@ def test_a_deleted_object_is_skipped(pipeline: Pipeline) -> None:
     pipeline.s3.delete_object(Bucket=BUCKET, Key=upload.key, VersionId=upload.version_id)
     pipeline.notify(upload)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    assert pipeline.services.registry.get(upload.video_id) is None
+    assert pipeline.services.videos.get(upload.video_id) is None
 
 
 def test_a_null_version_id_falls_back_on_the_etag(pipeline: Pipeline) -> None:
@@ -190,5 +188,5 @@ def test_a_null_version_id_falls_back_on_the_etag(pipeline: Pipeline) -> None:
     )
     pipeline.notify(body=aws_events.s3_event(record))
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(expected_id)
+    video = pipeline.services.videos.get(expected_id)
     assert video is not None and video.status is VideoStatus.ANALYZING

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from displaysense.domain.video import JobKind, VideoStatus
-from displaysense.handlers import results
+from displaysense.pipeline import aggregation, result_paging
 from displaysense.resources import COMPLETION_QUEUE
 
 from tests.integration.handlers.checks import assert_clean_run
@@ -55,7 +55,7 @@ def test_crash_while_paging_resumes_from_the_checkpoint(pipeline: Pipeline, scen
     assert None in pipeline.deliver("completion")
     archive.put_page = original  # type: ignore[method-assign]
     assert pipeline.archived(upload.video_id, JobKind.FACES) == [0, 1]
-    claim = pipeline.services.registry.get_claim(upload.video_id)
+    claim = pipeline.services.claims.get(upload.video_id)
     assert claim is not None and claim.owner  # the dead invocation's claim is still there
     assert claim.checkpoint.stream(JobKind.FACES).pages == 2
 
@@ -91,7 +91,7 @@ def test_crash_while_writing_metrics_then_retry_gives_the_same_numbers(
     complete_both(pipeline, upload, jobs)
     assert None in pipeline.deliver("completion")
     store.write_video = original  # type: ignore[method-assign]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
 
     # Every page is archived: the retry reads the archive and calls no Get* (nothing is stubbed).
@@ -122,7 +122,7 @@ def test_an_error_mid_aggregation_releases_the_claim_for_the_retry(pipeline: Pip
     answers = pipeline.deliver("completion")
     archive.put_page = original  # type: ignore[method-assign]
     assert any(a and a["batchItemFailures"] for a in answers)
-    claim = pipeline.services.registry.get_claim(upload.video_id)
+    claim = pipeline.services.claims.get(upload.video_id)
     assert claim is not None and claim.owner == ""  # released: the retry need not wait for the lease
 
     pipeline.redeliver("completion")  # no lease to wait for
@@ -161,7 +161,7 @@ def test_time_running_low_continues_in_fresh_invocations(pipeline: Pipeline, sce
     # three pages an invocation; when the last invocation reads three, the engine needs one more
     hand_offs = pages // 3
     assert [json.loads(m)["video_id"] for m in pipeline.sent_to_completion] == [upload.video_id] * hand_offs
-    claim = pipeline.services.registry.get_claim(upload.video_id)
+    claim = pipeline.services.claims.get(upload.video_id)
     assert claim is not None and claim.checkpoint.continuations == hand_offs
     assert_clean_run(pipeline, upload, scene)
 
@@ -176,7 +176,7 @@ def test_the_engine_gets_a_fresh_invocation_when_paging_used_up_the_time(
     # 60 s per page, and 95 s left before the last page: more than PAGE_RESERVE_MS, so every page is
     # read; the 35 s left after it are short of the engine estimate (30 s + 1.5 s per page).
     pages = len(scene.faces) + len(scene.labels)
-    assert results.PAGE_RESERVE_MS <= 95_000
+    assert result_paging.PAGE_RESERVE_MS <= 95_000
     start_ms = 95_000 + (pages - 1) * 60_000
     contexts = budget(pipeline, per_get_ms=60_000, start_ms=start_ms)
     gets = {"n": 0, "at_hand_off": -1}
@@ -218,7 +218,7 @@ def test_an_expired_page_token_restarts_paging_from_the_first_page(pipeline: Pip
     answers = pipeline.deliver("completion", budget(pipeline, per_get_ms=90_000))
     assert all(a == {"batchItemFailures": []} for a in answers)
     assert pipeline.sent_to_completion  # it did continue in fresh invocations
-    claim = pipeline.services.registry.get_claim(upload.video_id)
+    claim = pipeline.services.claims.get(upload.video_id)
     assert claim is not None and claim.checkpoint.stream(JobKind.FACES).restarts == 1
     assert_clean_run(pipeline, upload, scene)
 
@@ -230,17 +230,17 @@ def test_retention_zero_deletes_the_footage_even_after_a_crash(
     upload, jobs = analyzing(pipeline)
     pipeline.expect_pages(JobKind.FACES, jobs[JobKind.FACES], scene.faces)
     pipeline.expect_pages(JobKind.LABELS, jobs[JobKind.LABELS], scene.labels)
-    original = results.delete_footage_if_due
+    original = aggregation.delete_footage_if_due
 
     def die(*_: Any) -> None:
         raise LambdaCrash
 
-    results.delete_footage_if_due = die  # type: ignore[assignment]
+    aggregation.delete_footage_if_due = die  # type: ignore[assignment]
     try:
         complete_both(pipeline, upload, jobs)
         assert None in pipeline.deliver("completion")
     finally:
-        results.delete_footage_if_due = original  # type: ignore[assignment]
+        aggregation.delete_footage_if_due = original  # type: ignore[assignment]
     assert_clean_run(pipeline, upload, scene)  # SUCCEEDED, but the footage is still there
     assert pipeline.s3.head_object(Bucket="displaysense-data", Key=upload.key, VersionId=upload.version_id)
 
@@ -275,8 +275,8 @@ def test_a_throttled_page_continues_after_a_pause(pipeline: Pipeline, scene: Sce
     )
     complete_both(pipeline, upload, jobs)
     assert all(a == {"batchItemFailures": []} for a in pipeline.deliver("completion"))
-    assert pipeline.delays == [results.THROTTLED_DELAY_S]  # a delayed continuation, not a failure
-    video = pipeline.services.registry.get(upload.video_id)
+    assert pipeline.delays == [result_paging.THROTTLED_DELAY_S]  # a delayed continuation, not a failure
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
 
     # The delay passes (moto keeps DelaySeconds in real time: send the continuation again).

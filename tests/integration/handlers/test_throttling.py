@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 import pytest
 from displaysense.domain.video import JobKind, VideoStatus
-from displaysense.handlers import ingest
-from displaysense.handlers.ingest import MAX_BACKOFF_S, backoff_s
+from displaysense.pipeline import start_deferral
+from displaysense.pipeline.start_deferral import MAX_BACKOFF_S, backoff_s
 
 from tests.integration.handlers.conftest import Pipeline
 
 
 def status(pipeline: Pipeline, vid: str) -> VideoStatus:
-    video = pipeline.services.registry.get(vid)
+    video = pipeline.services.videos.get(vid)
     assert video is not None
     return video.status
 
@@ -36,7 +36,7 @@ def test_quota_refusal_waits_with_backoff_then_starts(pipeline: Pipeline) -> Non
     pipeline.redeliver("ingest")
     jobs = pipeline.expect_starts(upload)
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert {k: j.job_id for k, j in video.jobs.items()} == jobs
     assert pipeline.camera_counts("store-1", "cam-1") == {"ANALYZING": 1}
@@ -55,7 +55,7 @@ def test_throttled_second_start_retries_only_that_job(pipeline: Pipeline) -> Non
     pipeline.redeliver("ingest")
     labels = pipeline.expect_start(upload, JobKind.LABELS)  # and only labels is started again
     assert pipeline.deliver("ingest") == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert {k: j.job_id for k, j in video.jobs.items()} == {JobKind.FACES: faces, JobKind.LABELS: labels}
     assert pipeline.services.slots.in_use() == 2
@@ -67,7 +67,7 @@ def test_a_full_set_of_job_slots_defers_without_calling_rekognition(
     """Waiting for DisplaySense's own cap is no failure: the event is queued again as a new,
     delayed message (its receive count starts over, so it never drifts to the dead-letter queue),
     and it is looked at again as soon as the delay is over, not after a doubling backoff."""
-    monkeypatch.setattr(ingest, "SLOT_WAIT_S", 2)  # production: 20 s; SQS delays are real time here
+    monkeypatch.setattr(start_deferral, "SLOT_WAIT_S", 2)  # production: 20 s; SQS delays are real time here
     pipeline = make_pipeline(max_concurrent_jobs=2)
     first = pipeline.upload("uploads/store-1/cam-1/20261124T100000Z.mp4")
     second = pipeline.upload("uploads/store-1/cam-2/20261124T100000Z.mp4")
@@ -106,7 +106,7 @@ def test_an_expired_slot_lease_frees_the_slot(
     make_pipeline: Callable[..., Pipeline], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A completion that never arrives must not keep a slot forever."""
-    monkeypatch.setattr(ingest, "SLOT_WAIT_S", 2)
+    monkeypatch.setattr(start_deferral, "SLOT_WAIT_S", 2)
     pipeline = make_pipeline(max_concurrent_jobs=2)
     first = pipeline.upload("uploads/store-1/cam-1/20261124T100000Z.mp4")
     second = pipeline.upload("uploads/store-1/cam-2/20261124T100000Z.mp4")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from displaysense.domain.video import JobKind, VideoStatus
-from displaysense.handlers import ingest, results
+from displaysense.pipeline import aggregation, job_starts
 
 from tests.integration.handlers.conftest import Context, Pipeline, Scene
 
@@ -42,7 +42,7 @@ def test_ingest_hands_back_what_it_has_no_time_for(pipeline: Pipeline) -> None:
     pipeline.expect_starts(first)
     pipeline.expect_starts(second)
     # The first record's two starts take 50 s: what is left no longer covers the second's reserve.
-    start_ms = ingest.STEP_RESERVE_MS + 45_000
+    start_ms = job_starts.STEP_RESERVE_MS + 45_000
     contexts = timed(
         pipeline,
         start_ms,
@@ -54,7 +54,7 @@ def test_ingest_hands_back_what_it_has_no_time_for(pipeline: Pipeline) -> None:
     # A fresh invocation finds the first record done and does the second.
     assert retried == {"batchItemFailures": []}
     for upload in (first, second):
-        video = pipeline.services.registry.get(upload.video_id)
+        video = pipeline.services.videos.get(upload.video_id)
         assert video is not None and video.status is VideoStatus.ANALYZING
     assert pipeline.services.slots.in_use() == 4
 
@@ -73,13 +73,13 @@ def test_ingest_does_not_begin_a_start_it_may_not_finish(pipeline: Pipeline) -> 
             lambda operation=operation, **_: starts.append(operation),
         )
     contexts = timed(
-        pipeline, ingest.STEP_RESERVE_MS + 30_000, {("rekognition", "StartFaceDetection"): 40_000}
+        pipeline, job_starts.STEP_RESERVE_MS + 30_000, {("rekognition", "StartFaceDetection"): 40_000}
     )
     handed_back, retried = pipeline.deliver("ingest", contexts)
     assert handed_back is not None and len(handed_back["batchItemFailures"]) == 1
     assert retried == {"batchItemFailures": []}
     assert starts == ["StartFaceDetection", "StartLabelDetection"]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.ANALYZING
     assert {k: j.job_id for k, j in video.jobs.items()} == {JobKind.FACES: faces, JobKind.LABELS: labels}
     assert pipeline.services.slots.in_use() == 2
@@ -108,10 +108,10 @@ def test_an_engine_step_longer_than_a_whole_invocation_fails_the_video(
     # is out of time after three of the eight.
     contexts = timed(pipeline, 300_000, {("s3", "GetObject"): 100_000})
     assert pipeline.deliver("completion", contexts) == [{"batchItemFailures": []}]
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
     pages = len(scene.faces) + len(scene.labels)
-    assert video.reason == results.too_long_reason(pages)
+    assert video.reason == aggregation.too_long_reason(pages)
     assert "too long to aggregate within the results Lambda's timeout of 300 s" in video.reason
     assert "upload the recording in shorter parts" in video.reason
     assert pipeline.sent_to_completion == []  # nothing left to continue
@@ -136,6 +136,6 @@ def test_an_engine_step_cut_short_after_paging_gets_a_fresh_invocation_first(
     answers = pipeline.deliver("completion", contexts)
     assert all(a == {"batchItemFailures": []} for a in answers)
     assert len(pipeline.sent_to_completion) == 1  # one continuation, then the verdict
-    video = pipeline.services.registry.get(upload.video_id)
+    video = pipeline.services.videos.get(upload.video_id)
     assert video is not None and video.status is VideoStatus.FAILED
-    assert video.reason == results.too_long_reason(len(scene.faces) + len(scene.labels))
+    assert video.reason == aggregation.too_long_reason(len(scene.faces) + len(scene.labels))

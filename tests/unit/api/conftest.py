@@ -73,6 +73,8 @@ def api() -> Api:
     presigner = FakePresigner()
     service = ApiService(
         videos=videos,
+        listing=videos,
+        cameras=videos,
         buckets=buckets,
         presigner=presigner,
         max_video_bytes=10 * 1024**3,

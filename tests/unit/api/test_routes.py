@@ -528,6 +528,8 @@ def test_the_page_says_how_the_data_routes_are_guarded() -> None:
     def page(api_auth: str) -> str:
         service = ApiService(
             videos=FakeVideos(),
+            listing=FakeVideos(),
+            cameras=FakeVideos(),
             buckets=FakeBuckets(),
             presigner=FakePresigner(),
             max_video_bytes=1,

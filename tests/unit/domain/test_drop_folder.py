@@ -1,4 +1,4 @@
-"""Drop-folder rules (PRODUCT.md §2): key layout, ids, recording time, size, container, and the
+"""Drop-folder rules (docs/architecture.md): key layout, ids, recording time, size, container, and the
 upload-request validation the API shares with ingest."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote_plus
 
 import pytest
-from displaysense.domain.container import ACCEPTED
 from displaysense.domain.drop_folder import (
     ID_PATTERN,
     UNASSIGNED_CAMERA,
@@ -19,6 +18,7 @@ from displaysense.domain.drop_folder import (
     validate_upload,
     validate_upload_request,
 )
+from displaysense.domain.file_type import ACCEPTED
 from displaysense.domain.video import UNASSIGNED_STORE
 from hypothesis import given
 from hypothesis import strategies as st
@@ -43,7 +43,7 @@ def test_a_valid_upload_is_accepted() -> None:
     assert decision.reason is None
     assert (decision.store, decision.camera) == ("store-001", "cam-01")
     assert decision.recorded_at == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
-    assert decision.container is not None and decision.container.kind == "mp4"
+    assert decision.file_type is not None and decision.file_type.kind == "mp4"
 
 
 def test_extension_case_and_mov_are_accepted() -> None:

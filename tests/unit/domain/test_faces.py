@@ -1,4 +1,4 @@
-"""Per-pass face statistics: the demographic and attention definitions of PRODUCT.md §3."""
+"""Per-pass face statistics: the demographic and attention definitions of docs/metrics.md."""
 
 from displaysense.domain.detections import Box, FaceSample
 from displaysense.domain.faces import FaceStats

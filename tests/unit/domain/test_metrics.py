@@ -1,4 +1,4 @@
-"""The summary's definitions (PRODUCT.md §3) on hand-made passes: mood, mood index, accessories."""
+"""The summary's definitions (docs/metrics.md) on hand-made passes: mood, mood index, accessories."""
 
 from displaysense.domain.metrics import Counters, PassRecord, summarize
 

@@ -1,7 +1,7 @@
 """Saved result pages decoded with only the fields the engine reads give what the whole pages give.
 
 The command line decodes pages with msgspec types that keep the engine's fields and skip the rest
-(local/displaysense_local/result_files.py). Compared here against the standard `json` module's
+(local/displaysense_local.saved_pages.py). Compared here against the standard `json` module's
 whole pages: the same metrics, or the same error, for real AWS examples, a rendered scene with
 every attribute, and pages whose fields hold anything JSON can hold.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from displaysense.domain.detections import PageError
 from displaysense.domain.engine import analyze
 from displaysense.domain.settings import EngineSettings
-from displaysense_local import result_files
+from displaysense_local import saved_pages
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +38,7 @@ def _as_pages(document: Any) -> list[Any]:
 
 
 def _both_ways(data: bytes, kind: str) -> tuple[object, object]:
-    typed, whole = _as_pages(result_files._parse(data)), _as_pages(json.loads(data))
+    typed, whole = _as_pages(saved_pages._parse(data)), _as_pages(json.loads(data))
     if kind == "labels":
         return _outcome(typed, None), _outcome(whole, None)
     return _outcome(None, typed), _outcome(None, whole)
@@ -59,8 +59,8 @@ def test_a_scene_with_every_attribute_gives_the_same_metrics() -> None:
     labels = [json.dumps(p).encode() for p in sc.label_pages(scene, rendered, page_size=200)]
     faces = [json.dumps(p).encode() for p in sc.face_pages(scene, rendered, page_size=200)]
     typed = analyze(
-        labels=[result_files._parse(b) for b in labels],
-        faces=[result_files._parse(b) for b in faces],
+        labels=[saved_pages._parse(b) for b in labels],
+        faces=[saved_pages._parse(b) for b in faces],
         settings=ENGINE,
     )
     whole = analyze(
@@ -69,7 +69,7 @@ def test_a_scene_with_every_attribute_gives_the_same_metrics() -> None:
     assert typed == whole
     assert typed.summary.foot_traffic > 0 and typed.summary.impressions > 0
     # and the decoded pages really are smaller: what the engine does not read is not there
-    first = result_files._parse(faces[0])["Faces"][0]["Face"]
+    first = saved_pages._parse(faces[0])["Faces"][0]["Face"]
     assert "Landmarks" not in first and "Quality" not in first and "BoundingBox" in first
 
 

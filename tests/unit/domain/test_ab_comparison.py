@@ -5,7 +5,7 @@ import math
 import random
 
 import pytest
-from displaysense.domain.ab_test import (
+from displaysense.domain.ab_comparison import (
     ComparisonError,
     Side,
     _Posterior,

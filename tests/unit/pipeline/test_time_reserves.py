@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from displaysense.adapters.aws import REKOGNITION_CALL_MS, REKOGNITION_CONFIG, REKOGNITION_LIMITS, CallLimits
-from displaysense.handlers import ingest, results
+from displaysense.adapters.aws_clients import REKOGNITION_CONFIG
 from displaysense.handlers.budget import NO_CONTEXT_MS, Budget
-from displaysense.resources import INGEST_FUNCTION, RESULTS_FUNCTION
+from displaysense.pipeline import aggregation, job_starts, result_paging
+from displaysense.resources import (
+    INGEST_FUNCTION,
+    REKOGNITION_CALL_MS,
+    REKOGNITION_LIMITS,
+    RESULTS_FUNCTION,
+    CallLimits,
+)
 
 
 def test_the_client_is_configured_from_the_limits_the_reserves_use() -> None:
@@ -29,15 +35,15 @@ def test_the_slowest_call_waits_out_every_attempt_and_the_sleeps_between() -> No
 
 
 def test_the_reserves_cover_the_slowest_rekognition_call() -> None:
-    assert ingest.STEP_RESERVE_MS >= REKOGNITION_CALL_MS
-    assert results.PAGE_RESERVE_MS >= REKOGNITION_CALL_MS
+    assert job_starts.STEP_RESERVE_MS >= REKOGNITION_CALL_MS
+    assert result_paging.PAGE_RESERVE_MS >= REKOGNITION_CALL_MS
 
 
 def test_a_fresh_invocation_has_room_for_a_step() -> None:
     # Otherwise a message could never be begun, and would wear out its receives.
-    assert INGEST_FUNCTION.timeout_s * 1000 > ingest.STEP_RESERVE_MS
-    assert RESULTS_FUNCTION.timeout_s * 1000 > results.PAGE_RESERVE_MS
-    assert RESULTS_FUNCTION.timeout_s * 1000 > results.ENGINE_BASE_MS + results.HAND_OFF_MIN_USED_MS
+    assert INGEST_FUNCTION.timeout_s * 1000 > job_starts.STEP_RESERVE_MS
+    assert RESULTS_FUNCTION.timeout_s * 1000 > result_paging.PAGE_RESERVE_MS
+    assert RESULTS_FUNCTION.timeout_s * 1000 > aggregation.ENGINE_BASE_MS + aggregation.HAND_OFF_MIN_USED_MS
 
 
 @dataclass
@@ -51,8 +57,8 @@ class FakeContext:
 def test_the_budget_counts_down_with_the_context() -> None:
     context = FakeContext(120_000)
     budget = Budget(context)  # type: ignore[arg-type]
-    assert budget.allows(ingest.STEP_RESERVE_MS)
+    assert budget.allows(job_starts.STEP_RESERVE_MS)
     context.remaining_ms = 60_000
     assert budget.used_ms() == 60_000
-    assert not budget.allows(ingest.STEP_RESERVE_MS)
+    assert not budget.allows(job_starts.STEP_RESERVE_MS)
     assert Budget(None).remaining_ms() == NO_CONTEXT_MS

@@ -15,6 +15,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from displaysense.resources import REKOGNITION_LIMITS
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_rekognition.client import RekognitionClient
@@ -24,47 +26,17 @@ if TYPE_CHECKING:
 USER_AGENT = "displaysense"
 # Standard retries absorb short throttling bursts of S3, SQS and DynamoDB inside one call.
 DEFAULT_CONFIG = Config(user_agent_extra=USER_AGENT, retries={"mode": "standard", "max_attempts": 4})
-# botocore's standard retry mode sleeps before retry n (1-based) at most min(2^(n-1), 20) s, and up
-# to 5 s more when the service sends x-amz-retry-after (botocore/retries/standard.py).
-_MAX_BACKOFF_S = 20
-_RETRY_AFTER_EXTRA_S = 5
 
 
-@dataclass(frozen=True)
-class CallLimits:
-    """Attempts and timeouts of a client, and what they make the slowest call: one place for both."""
-
-    total_attempts: int
-    connect_timeout_s: int
-    read_timeout_s: int
-
-    def config(self) -> Config:
-        return Config(
-            user_agent_extra=USER_AGENT,
-            # total_max_attempts counts the first call; botocore's max_attempts would count retries only.
-            retries={"mode": "standard", "total_max_attempts": self.total_attempts},
-            connect_timeout=self.connect_timeout_s,
-            read_timeout=self.read_timeout_s,
-        )
-
-    def worst_call_ms(self) -> int:
-        """The longest one call can take before it answers or raises: every attempt waits out its
-        connect and read timeouts, with the longest sleeps in between. What a handler keeps in hand
-        before a call whose slow tail must not meet the Lambda timeout."""
-        sleeps = sum(
-            min(1 << (n - 1), _MAX_BACKOFF_S) + _RETRY_AFTER_EXTRA_S for n in range(1, self.total_attempts)
-        )
-        per_attempt = self.connect_timeout_s + self.read_timeout_s
-        return (self.total_attempts * per_attempt + sleeps) * 1000
-
-
-# Rekognition: one retry only. A refused Start* (job quota, throttling) goes back to the ingest queue
-# with a backoff of minutes; waiting inside the Lambda would only burn its time. The read timeout is
-# for Get*: a page of 1000 faces with every attribute is several megabytes.
-REKOGNITION_LIMITS = CallLimits(total_attempts=2, connect_timeout_s=5, read_timeout_s=30)
-REKOGNITION_CONFIG = REKOGNITION_LIMITS.config()
-# One Rekognition call (Start* or Get*) at its slowest: 2 x (5 + 30) s + 1 s + 5 s = 76 s.
-REKOGNITION_CALL_MS = REKOGNITION_LIMITS.worst_call_ms()
+# Rekognition's attempts and timeouts (resources.REKOGNITION_LIMITS): one retry only, and the time a
+# handler keeps in hand before a call follows from them.
+REKOGNITION_CONFIG = Config(
+    user_agent_extra=USER_AGENT,
+    # total_max_attempts counts the first call; botocore's max_attempts would count retries only.
+    retries={"mode": "standard", "total_max_attempts": REKOGNITION_LIMITS.total_attempts},
+    connect_timeout=REKOGNITION_LIMITS.connect_timeout_s,
+    read_timeout=REKOGNITION_LIMITS.read_timeout_s,
+)
 
 
 @dataclass
@@ -103,7 +75,3 @@ def error_code(error: ClientError) -> str:
 
 def error_message(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Message", "")) or str(error)
-
-
-def is_conditional_failure(error: ClientError) -> bool:
-    return error_code(error) == "ConditionalCheckFailedException"

@@ -1,4 +1,5 @@
-"""What a file is, by its first bytes: the container check of the drop folder (PRODUCT.md §2).
+"""What a file is, by its first bytes: the file-type check of the drop folder
+(docs/architecture.md, "Drop folder").
 
 Rekognition Video accepts MP4 and MOV (both ISO base media files: a `ftyp` box at the start, or for
 old QuickTime files the movie's own `moov` or `mdat` atom, possibly after padding or preview atoms
@@ -53,7 +54,7 @@ _QUICKTIME_LEADING_ATOMS = frozenset({"wide", "free", "skip", "pnot", "PICT"})
 
 
 @dataclass(frozen=True)
-class Container:
+class FileType:
     """The result of sniffing: `kind` is a short name, `description` says it for a person."""
 
     kind: str  # mp4 | mov | mpeg-ts | matroska | webm | avi | ... | empty | unknown
@@ -65,10 +66,10 @@ class Container:
         return f"the file is {self.description}; DisplaySense accepts {ACCEPTED}"
 
 
-def sniff(head: bytes) -> Container:
+def sniff(head: bytes) -> FileType:
     """The container of a file whose first bytes are `head` (up to SNIFF_BYTES; fewer is fine)."""
     if not head:
-        return Container("empty", "empty (0 bytes)", False)
+        return FileType("empty", "empty (0 bytes)", False)
     iso = _iso_media(head)
     if iso is not None:
         return iso
@@ -77,7 +78,7 @@ def sniff(head: bytes) -> Container:
         if found is not None:
             return found
     shown = head[:8].hex(" ")
-    return Container("unknown", f"of an unknown type (first bytes {shown})", False)
+    return FileType("unknown", f"of an unknown type (first bytes {shown})", False)
 
 
 def _box_type(head: bytes, offset: int = 4) -> str | None:
@@ -87,29 +88,29 @@ def _box_type(head: bytes, offset: int = 4) -> str | None:
     return raw.decode("ascii")
 
 
-def _iso_media(head: bytes) -> Container | None:  # noqa: PLR0911 - one return per brand family
+def _iso_media(head: bytes) -> FileType | None:  # noqa: PLR0911 - one return per brand family
     box = _box_type(head)
     if box is None or len(head) < 8:
         return None
     if box == "ftyp":
         brand = _box_type(head, 8)
         if brand is None:
-            return Container("unknown", "an ISO media file with an unreadable 'ftyp' brand", False)
+            return FileType("unknown", "an ISO media file with an unreadable 'ftyp' brand", False)
         if brand in _IMAGE_BRANDS:
-            return Container("image", f"{_IMAGE_BRANDS[brand]} ('ftyp' brand '{brand}')", False)
+            return FileType("image", f"{_IMAGE_BRANDS[brand]} ('ftyp' brand '{brand}')", False)
         if brand in _AUDIO_BRANDS:
-            return Container("audio", f"{_AUDIO_BRANDS[brand]} ('ftyp' brand '{brand}')", False)
+            return FileType("audio", f"{_AUDIO_BRANDS[brand]} ('ftyp' brand '{brand}')", False)
         if brand == "qt  ":
-            return Container("mov", "a QuickTime movie (MOV)", True)
+            return FileType("mov", "a QuickTime movie (MOV)", True)
         # Every other brand (isom, mp41, mp42, avc1, iso2..iso6, M4V, camera vendors' own) is an MP4
         # video as far as the container goes; the codec is Rekognition's to judge when the job runs.
-        return Container("mp4", f"an MP4 video ('ftyp' brand '{brand.strip()}')", True)
+        return FileType("mp4", f"an MP4 video ('ftyp' brand '{brand.strip()}')", True)
     if box in _QUICKTIME_MOVIE_ATOMS | _QUICKTIME_LEADING_ATOMS:
         return _quicktime(head, box)
     return None
 
 
-def _quicktime(head: bytes, first: str) -> Container | None:
+def _quicktime(head: bytes, first: str) -> FileType | None:
     """A QuickTime file from before `ftyp` existed: the atoms from the start, each with a plausible
     size (0 = to the end of the file, 1 = a 64-bit size follows, else at least its 8-byte header),
     leading to a `moov` or `mdat` atom within the bytes read."""
@@ -119,7 +120,7 @@ def _quicktime(head: bytes, first: str) -> Container | None:
         atom = _box_type(head, offset + 4)
         if atom in _QUICKTIME_MOVIE_ATOMS:
             if size in (0, 1) or size >= 8:
-                return Container("mov", f"a QuickTime movie (MOV, starting with a '{first}' atom)", True)
+                return FileType("mov", f"a QuickTime movie (MOV, starting with a '{first}' atom)", True)
             break
         if atom not in _QUICKTIME_LEADING_ATOMS:
             break
@@ -130,7 +131,7 @@ def _quicktime(head: bytes, first: str) -> Container | None:
         offset += size
     if first in _QUICKTIME_MOVIE_ATOMS:
         return None
-    return Container(
+    return FileType(
         "unknown",
         f"neither MP4 nor MOV: it starts with a QuickTime '{first}' atom but has no 'moov' or 'mdat' "
         f"atom in its first {len(head)} bytes",
@@ -138,36 +139,36 @@ def _quicktime(head: bytes, first: str) -> Container | None:
     )
 
 
-def _mpeg_ts(head: bytes) -> Container | None:
+def _mpeg_ts(head: bytes) -> FileType | None:
     # Every 188-byte packet starts with the sync byte 0x47 ('G'): one byte alone is far too weak a
     # signature (a GIF starts with 'G' too), so at least two packet starts must be visible.
     if len(head) <= _TS_PACKET or head[0] != 0x47:
         return None
     later = range(_TS_PACKET, min(len(head), 3 * _TS_PACKET + 1), _TS_PACKET)
     if all(head[i] == 0x47 for i in later):
-        return Container("mpeg-ts", "an MPEG transport stream (MPEG-TS, .ts/.m2ts)", False)
+        return FileType("mpeg-ts", "an MPEG transport stream (MPEG-TS, .ts/.m2ts)", False)
     return None
 
 
-def _matroska(head: bytes) -> Container | None:
+def _matroska(head: bytes) -> FileType | None:
     if not head.startswith(b"\x1a\x45\xdf\xa3"):
         return None
     if b"webm" in head[:64]:
-        return Container("webm", "a WebM video (Matroska)", False)
-    return Container("matroska", "a Matroska video (MKV)", False)
+        return FileType("webm", "a WebM video (Matroska)", False)
+    return FileType("matroska", "a Matroska video (MKV)", False)
 
 
-def _riff(head: bytes) -> Container | None:
+def _riff(head: bytes) -> FileType | None:
     if not head.startswith(b"RIFF") or len(head) < 12:
         return None
     form = head[8:12]
     if form == b"AVI ":
-        return Container("avi", "an AVI video", False)
+        return FileType("avi", "an AVI video", False)
     if form == b"WAVE":
-        return Container("audio", "a WAV audio file", False)
+        return FileType("audio", "a WAV audio file", False)
     if form == b"WEBP":
-        return Container("image", "a WebP image", False)
-    return Container("unknown", f"a RIFF file of type {form!r}", False)
+        return FileType("image", "a WebP image", False)
+    return FileType("unknown", f"a RIFF file of type {form!r}", False)
 
 
 _OTHER_VIDEO = (
@@ -181,34 +182,34 @@ _OTHER_VIDEO = (
 )
 
 
-def _other_video(head: bytes) -> Container | None:
+def _other_video(head: bytes) -> FileType | None:
     for signature, kind, description in _OTHER_VIDEO:
         if head.startswith(signature):
-            return Container(kind, description, False)
+            return FileType(kind, description, False)
     return None
 
 
-def _image(head: bytes) -> Container | None:
+def _image(head: bytes) -> FileType | None:
     if head.startswith(b"\xff\xd8\xff"):
-        return Container("image", "a JPEG image", False)
+        return FileType("image", "a JPEG image", False)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return Container("image", "a PNG image", False)
+        return FileType("image", "a PNG image", False)
     if head.startswith((b"GIF87a", b"GIF89a")):
-        return Container("image", "a GIF image", False)
+        return FileType("image", "a GIF image", False)
     if head.startswith((b"II*\x00", b"MM\x00*")):
-        return Container("image", "a TIFF image", False)
+        return FileType("image", "a TIFF image", False)
     if head.startswith(b"BM") and len(head) >= 14:
-        return Container("image", "a BMP image", False)
+        return FileType("image", "a BMP image", False)
     return None
 
 
-def _document(head: bytes) -> Container | None:
+def _document(head: bytes) -> FileType | None:
     if head.startswith(b"%PDF"):
-        return Container("document", "a PDF document", False)
+        return FileType("document", "a PDF document", False)
     if head.startswith(b"PK\x03\x04"):
-        return Container("archive", "a ZIP archive", False)
+        return FileType("archive", "a ZIP archive", False)
     if head.startswith(b"\x1f\x8b"):
-        return Container("archive", "a gzip archive", False)
+        return FileType("archive", "a gzip archive", False)
     sample = head[:512]
     try:
         # Incremental: the sample may end in the middle of a multi-byte character.
@@ -216,5 +217,5 @@ def _document(head: bytes) -> Container | None:
     except UnicodeDecodeError:
         return None
     if all(b in b"\t\n\r" or b >= 32 for b in sample):
-        return Container("text", "a text file", False)
+        return FileType("text", "a text file", False)
     return None

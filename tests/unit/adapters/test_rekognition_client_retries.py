@@ -1,5 +1,5 @@
-"""The Rekognition client makes one retry, as adapters/aws.py intends: a Start* or Get* still
-throttled goes back to the queue rather than waiting inside the Lambda. (It made two: botocore's
+"""The Rekognition client makes one retry, as resources.REKOGNITION_LIMITS intends: a Start* or Get*
+still throttled goes back to the queue rather than waiting inside the Lambda. (It made two: botocore's
 `max_attempts` counts retries, not attempts.)"""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from displaysense.adapters.aws import REKOGNITION_CONFIG
+from displaysense.adapters.aws_clients import REKOGNITION_CONFIG
 
 
 @pytest.fixture

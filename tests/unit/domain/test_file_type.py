@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from displaysense.domain.container import ACCEPTED, SNIFF_BYTES, sniff
+from displaysense.domain.file_type import ACCEPTED, SNIFF_BYTES, sniff
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from displaysense.handlers.results import Completion, Continuation, continuation_body, parse_body
+from displaysense.pipeline.messages import Completion, Continuation, continuation_body, parse_body
 
 from tests.support import aws_events
 

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.stub import Stubber
-from displaysense.adapters.rekognition_jobs import (
+from displaysense.adapters.rekognition_jobs import RekognitionJobs
+from displaysense.domain.job_errors import (
     BadInputError,
     ConfigurationError,
     InvalidPaginationTokenError,
     PermanentError,
     RekognitionError,
-    RekognitionJobs,
     RetryLaterError,
 )
 from displaysense.domain.video import JobKind

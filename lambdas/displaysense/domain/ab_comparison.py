@@ -1,20 +1,9 @@
 """A/B comparison of two displays (cameras, stores or periods) on engagement rate.
 
-Each side's engagement rate gets a Beta posterior from a uniform Beta(1, 1) prior and its counts
-(impressions of foot traffic). Everything is computed, not sampled, so the same counts always give
-the same figures:
-
-- P(B > A): Evan Miller's closed form, a finite sum;
-- each rate's 95 % credible interval: the inverse of the regularized incomplete beta function;
-- the expected relative lift: E[pB / pA] - 1 = E[pB] E[1 / pA] - 1 (A needs an impression);
-- the 95 % credible intervals of the lift pB / pA - 1 and of the difference pB - pA: their
-  distribution functions are one-dimensional integrals over A's posterior,
-  P(pB <= c pA) = integral of f_A(p) I_{cp}(aB, bB) dp (and p + d for the difference), taken by
-  Gauss-Legendre quadrature over the part of A's posterior where B's distribution function is
-  neither 0 nor 1 (a polynomial-smooth integrand, so 48 nodes give about 1e-10), and inverted
-  by bisection to 1e-9.
-
-Pure Python: scipy is not a dependency of the Lambdas (it would add about 100 MB to each).
+Each side's rate gets a Beta posterior from a uniform prior and its counts. Everything is computed,
+not sampled (closed forms, the inverse incomplete beta, Gauss-Legendre quadrature), so the same
+counts always give the same figures; docs/metrics.md, "A/B comparison", gives the formulas. Pure
+Python: scipy would add about 100 MB to each Lambda.
 """
 
 from __future__ import annotations
